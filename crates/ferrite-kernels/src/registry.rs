@@ -1,0 +1,76 @@
+//! Which builder runs which builtin operator, by schema name and version
+//! range. Each family module lists its ops in an `OPS` table; adding an op
+//! is its file in the family plus one line in that table.
+
+use crate::api::Builder;
+
+pub struct Registration {
+    pub op: &'static str,
+    pub min_version: i32,
+    pub max_version: i32,
+    pub build: Builder,
+}
+
+pub const fn reg(op: &'static str, min_version: i32, max_version: i32, build: Builder) -> Registration {
+    Registration {
+        op,
+        min_version,
+        max_version,
+        build,
+    }
+}
+
+/// Every family's table.
+pub static FAMILIES: &[&[Registration]] = &[
+    crate::activation::OPS,
+    crate::conv::OPS,
+    crate::elementwise::OPS,
+    crate::image::OPS,
+    crate::linalg::OPS,
+    crate::pool::OPS,
+    crate::quant::OPS,
+    crate::reduce::OPS,
+    crate::rnn::OPS,
+    crate::shape::OPS,
+];
+
+/// All registrations.
+pub fn all() -> impl Iterator<Item = &'static Registration> {
+    FAMILIES.iter().flat_map(|f| f.iter())
+}
+
+/// What the registry knows about an operator at a version.
+pub enum Lookup {
+    Found(Builder),
+    /// The op has kernels, but not for this version.
+    VersionUnsupported { supported: (i32, i32) },
+    NotFound,
+}
+
+pub fn lookup(op: &str, version: i32) -> Lookup {
+    let mut range = None;
+    for r in all().filter(|r| r.op == op) {
+        if (r.min_version..=r.max_version).contains(&version) {
+            return Lookup::Found(r.build);
+        }
+        range = Some((r.min_version, r.max_version));
+    }
+    match range {
+        Some(supported) => Lookup::VersionUnsupported { supported },
+        None => Lookup::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_op_is_registered_twice_for_overlapping_versions() {
+        let regs: Vec<_> = super::all().collect();
+        for (i, a) in regs.iter().enumerate() {
+            for b in &regs[i + 1..] {
+                let overlap = a.min_version <= b.max_version && b.min_version <= a.max_version;
+                assert!(!(a.op == b.op && overlap), "{} registered twice", a.op);
+            }
+        }
+    }
+}

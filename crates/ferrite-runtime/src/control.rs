@@ -1,0 +1,180 @@
+//! Operators the interpreter runs itself because they call subgraphs or
+//! touch interpreter state: WHILE, IF, CALL_ONCE, resource variables and
+//! builtin hash tables.
+
+use std::collections::{HashMap, HashSet};
+
+use ferrite_format::{flex, BuiltinOptions, TensorType};
+use ferrite_graph::{Graph, Node, OpKind};
+
+use crate::error::{Result, RuntimeError};
+
+pub(crate) enum Control {
+    While { cond: usize, body: usize },
+    If { then_branch: usize, else_branch: usize },
+    CallOnce { init: usize },
+    VarHandle { container: String, shared_name: String },
+    ReadVariable,
+    AssignVariable,
+    HashTable { table_id: i32, key: TensorType, value: TensorType },
+    HashTableFind,
+    HashTableImport,
+    HashTableSize,
+}
+
+fn subgraph_index(graph: &Graph, i: i32, what: &str) -> Result<usize> {
+    usize::try_from(i)
+        .ok()
+        .filter(|&i| i < graph.subgraphs.len())
+        .ok_or_else(|| RuntimeError::invalid(format!("{what} subgraph {i} does not exist")))
+}
+
+/// The control action for `node`, or `None` for ordinary kernels.
+pub(crate) fn plan(graph: &Graph, node: &Node) -> Result<Option<Control>> {
+    let OpKind::Builtin { name, .. } = &node.kind else {
+        return Ok(None);
+    };
+    Ok(Some(match (*name, &node.options) {
+        ("WHILE", BuiltinOptions::WhileOptions(o)) => {
+            let cond = subgraph_index(graph, o.cond_subgraph_index, "WHILE cond")?;
+            let body = subgraph_index(graph, o.body_subgraph_index, "WHILE body")?;
+            let n = node.inputs.len();
+            if graph.subgraphs[cond].inputs.len() != n
+                || graph.subgraphs[body].inputs.len() != n
+                || graph.subgraphs[body].outputs.len() != n
+                || node.outputs.len() != n
+                || graph.subgraphs[cond].outputs.len() != 1
+            {
+                return Err(RuntimeError::invalid(
+                    "WHILE cond/body inputs and outputs do not match the loop state",
+                ));
+            }
+            Control::While { cond, body }
+        }
+        ("IF", BuiltinOptions::IfOptions(o)) => {
+            let then_branch = subgraph_index(graph, o.then_subgraph_index, "IF then")?;
+            let else_branch = subgraph_index(graph, o.else_subgraph_index, "IF else")?;
+            for b in [then_branch, else_branch] {
+                if graph.subgraphs[b].inputs.len() + 1 != node.inputs.len()
+                    || graph.subgraphs[b].outputs.len() != node.outputs.len()
+                {
+                    return Err(RuntimeError::invalid(format!(
+                        "IF branch subgraph {b} does not match the op's inputs and outputs"
+                    )));
+                }
+            }
+            Control::If {
+                then_branch,
+                else_branch,
+            }
+        }
+        ("CALL_ONCE", BuiltinOptions::CallOnceOptions(o)) => {
+            let init = subgraph_index(graph, o.init_subgraph_index, "CALL_ONCE init")?;
+            if !graph.subgraphs[init].inputs.is_empty() || !graph.subgraphs[init].outputs.is_empty() {
+                return Err(RuntimeError::invalid(
+                    "CALL_ONCE init subgraph must have no inputs and no outputs",
+                ));
+            }
+            Control::CallOnce { init }
+        }
+        ("VAR_HANDLE", opts) => {
+            let (container, shared_name) = match opts {
+                BuiltinOptions::VarHandleOptions(o) => (
+                    o.container.clone().unwrap_or_default(),
+                    o.shared_name.clone().unwrap_or_default(),
+                ),
+                _ => (String::new(), String::new()),
+            };
+            Control::VarHandle {
+                container,
+                shared_name,
+            }
+        }
+        ("READ_VARIABLE", _) => Control::ReadVariable,
+        ("ASSIGN_VARIABLE", _) => Control::AssignVariable,
+        ("HASHTABLE", BuiltinOptions::HashtableOptions(o)) => {
+            let key = TensorType::from_code(o.key_dtype);
+            let value = TensorType::from_code(o.value_dtype);
+            match (key, value) {
+                (Some(k @ TensorType::Int64), Some(v @ TensorType::String))
+                | (Some(k @ TensorType::String), Some(v @ TensorType::Int64)) => Control::HashTable {
+                    table_id: o.table_id,
+                    key: k,
+                    value: v,
+                },
+                _ => {
+                    return Err(RuntimeError::unsupported(format!(
+                        "HASHTABLE with key dtype {} and value dtype {}: builtin hash tables map only int64->string and string->int64",
+                        key.map_or("unknown", |t| t.name()),
+                        value.map_or("unknown", |t| t.name())
+                    )))
+                }
+            }
+        }
+        ("HASHTABLE_FIND", _) => Control::HashTableFind,
+        ("HASHTABLE_IMPORT", _) => Control::HashTableImport,
+        ("HASHTABLE_SIZE", _) => Control::HashTableSize,
+        ("WHILE" | "IF" | "CALL_ONCE" | "HASHTABLE", _) => {
+            return Err(RuntimeError::invalid(format!("{name} without its options")))
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// The message for a custom op ferrite does not run.
+pub(crate) fn custom_op_message(graph: &Graph, code: &str, node: &Node) -> String {
+    if flex::is_flex(code) {
+        let tf_op = node
+            .custom_options
+            .as_ref()
+            .and_then(|c| flex::decode(graph.const_bytes(c)))
+            .map(|f| f.tf_op)
+            .unwrap_or_else(|| code.trim_start_matches(flex::FLEX_PREFIX).to_string());
+        format!(
+            "Flex op {code} (TensorFlow op {tf_op}) is not implemented natively; run `ferrite check` to see what the model needs"
+        )
+    } else {
+        format!("custom op {code} is not registered; run `ferrite check` to see what the model needs")
+    }
+}
+
+/// A tensor value held by the interpreter between invokes.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredTensor {
+    pub dtype: TensorType,
+    pub shape: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum TableKey {
+    Int(i64),
+    Bytes(Vec<u8>),
+}
+
+#[derive(Debug)]
+pub(crate) struct HashTable {
+    pub key: TensorType,
+    pub value: TensorType,
+    pub imported: bool,
+    pub map: HashMap<TableKey, TableKey>,
+}
+
+/// Interpreter state that outlives one invoke.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub resource_ids: HashMap<(String, String), i32>,
+    pub variables: HashMap<i32, StoredTensor>,
+    pub tables: HashMap<i32, HashTable>,
+    pub call_once_done: HashSet<usize>,
+}
+
+impl State {
+    pub fn resource_id(&mut self, container: &str, shared_name: &str) -> i32 {
+        let next = self.resource_ids.len() as i32;
+        *self
+            .resource_ids
+            .entry((container.to_string(), shared_name.to_string()))
+            .or_insert(next)
+    }
+}

@@ -1,0 +1,520 @@
+//! The interpreter: owns the plans of every subgraph, the thread pool and
+//! the state (variables, hash tables, CALL_ONCE) that persists across invokes.
+
+use std::sync::Arc;
+
+use ferrite_format::TensorType;
+use ferrite_graph::{Graph, Signature};
+use ferrite_kernels::strings;
+use ferrite_kernels::Parallel;
+
+use crate::control::{Control, HashTable, State, StoredTensor, TableKey};
+use crate::error::{ErrorKind, Location, Result, RuntimeError};
+use crate::plan::{self, byte_size, op_location, Action, SubgraphPlan};
+
+/// Interpreter settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads for kernels; 1 runs everything on the calling thread.
+    pub threads: usize,
+    /// WHILE loops that run longer than this fail with `LimitExceeded`.
+    pub max_loop_iterations: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: 1,
+            max_loop_iterations: 10_000_000,
+        }
+    }
+}
+
+/// A tensor's current value, borrowed from the interpreter.
+#[derive(Debug, Clone, Copy)]
+pub struct TensorView<'a> {
+    pub name: &'a str,
+    pub dtype: TensorType,
+    pub shape: &'a [usize],
+    pub data: &'a [u8],
+}
+
+pub struct Interpreter {
+    graph: Arc<Graph>,
+    plans: Vec<SubgraphPlan>,
+    /// Subgraphs whose input shapes changed since they were planned.
+    stale: Vec<bool>,
+    par: Parallel,
+    options: Options,
+    state: State,
+}
+
+/// Subgraphs that are entered directly (primary and signatures); others
+/// are only reached through control flow and get data-dependent shapes.
+fn entry_subgraphs(graph: &Graph) -> Vec<bool> {
+    let mut entry = vec![false; graph.subgraphs.len()];
+    entry[0] = true;
+    for s in &graph.signatures {
+        if let Some(e) = entry.get_mut(s.subgraph) {
+            *e = true;
+        }
+    }
+    entry
+}
+
+impl Interpreter {
+    /// Plans every subgraph; fails here, not at invoke, when an op is not
+    /// supported.
+    pub fn new(graph: Arc<Graph>, options: Options) -> Result<Self> {
+        let par = Parallel::new(options.threads)?;
+        let mut interp = Interpreter {
+            plans: Vec::new(),
+            stale: vec![false; graph.subgraphs.len()],
+            graph,
+            par,
+            options,
+            state: State::default(),
+        };
+        let entry = entry_subgraphs(&interp.graph);
+        for s in 0..interp.graph.subgraphs.len() {
+            let shapes = interp.declared_input_shapes(s);
+            let p = plan::plan_subgraph(&interp.graph, s, &shapes, entry[s], &interp.par)?;
+            interp.plans.push(p);
+        }
+        Ok(interp)
+    }
+
+    fn declared_input_shapes(&self, s: usize) -> Vec<Vec<usize>> {
+        let sg = &self.graph.subgraphs[s];
+        sg.inputs.iter().map(|&t| sg.tensors[t].shape.clone()).collect()
+    }
+
+    pub fn graph(&self) -> &Arc<Graph> {
+        &self.graph
+    }
+
+    pub fn threads(&self) -> usize {
+        self.par.threads()
+    }
+
+    /// Bytes held by tensors of all plans (arena, inputs, outputs, folded
+    /// constants), not counting the mapped model.
+    pub fn resident_bytes(&self) -> usize {
+        self.plans.iter().map(crate::arena::resident_bytes).sum()
+    }
+
+    /// The current shape of tensor `t` of subgraph `s`.
+    pub fn tensor_shape(&self, s: usize, t: usize) -> &[usize] {
+        &self.plans[s].tensors[t].shape
+    }
+
+    fn tensor_name(&self, s: usize, t: usize) -> &str {
+        &self.graph.subgraphs[s].tensors[t].name
+    }
+
+    /// Changes the shape of input tensor `t` of subgraph `s`; the subgraph
+    /// is replanned at the next run. Dimensions fixed by the shape signature
+    /// must keep their size.
+    pub fn resize_tensor(&mut self, s: usize, t: usize, shape: &[usize]) -> Result<()> {
+        let info = &self.graph.subgraphs[s].tensors[t];
+        let sig = &info.signature;
+        let compatible = sig.len() == shape.len()
+            && sig.iter().zip(shape).all(|(&d, &n)| d < 0 || d as usize == n);
+        if !compatible {
+            return Err(RuntimeError::invalid(format!(
+                "cannot resize to {shape:?}: the model fixes this input to {sig:?} (-1 = any)"
+            ))
+            .with_tensor(&info.name));
+        }
+        if byte_size(info.dtype, shape).is_none() {
+            return Err(RuntimeError::new(ErrorKind::LimitExceeded, format!("shape {shape:?} is too large")));
+        }
+        if self.plans[s].tensors[t].shape != shape {
+            self.plans[s].tensors[t].shape = shape.to_vec();
+            self.stale[s] = true;
+        }
+        Ok(())
+    }
+
+    /// Writes `data` into input tensor `t` of subgraph `s`, checking its size
+    /// against the current shape (STRING buffers are validated instead).
+    pub fn set_tensor_data(&mut self, s: usize, t: usize, data: &[u8]) -> Result<()> {
+        let st = &self.plans[s].tensors[t];
+        let name = self.tensor_name(s, t).to_string();
+        match st.dtype {
+            TensorType::String => {
+                let n = strings::decode(data).map_err(|e| RuntimeError::from(e).with_tensor(&name))?.len();
+                if n != st.shape.iter().product::<usize>() {
+                    return Err(RuntimeError::invalid(format!(
+                        "{n} strings given for shape {:?}",
+                        st.shape
+                    ))
+                    .with_tensor(&name));
+                }
+            }
+            dtype => {
+                let need = byte_size(dtype, &st.shape).unwrap_or(usize::MAX);
+                if data.len() != need {
+                    return Err(RuntimeError::invalid(format!(
+                        "{} bytes given, shape {:?} of {dtype} needs {need}",
+                        data.len(),
+                        st.shape
+                    ))
+                    .with_tensor(&name));
+                }
+            }
+        }
+        let shape = st.shape.clone();
+        self.plans[s].write(t, &shape, data);
+        Ok(())
+    }
+
+    /// The current value of tensor `t` of subgraph `s`.
+    pub fn tensor(&self, s: usize, t: usize) -> Result<TensorView<'_>> {
+        let plan = &self.plans[s];
+        let data = plan.data(&self.graph, t).ok_or_else(|| {
+            RuntimeError::state("tensor has no value yet; invoke first").with_tensor(self.tensor_name(s, t))
+        })?;
+        Ok(TensorView {
+            name: self.tensor_name(s, t),
+            dtype: plan.tensors[t].dtype,
+            shape: &plan.tensors[t].shape,
+            data,
+        })
+    }
+
+    /// Runs subgraph `s` (replanning first if an input was resized).
+    pub fn run_subgraph(&mut self, s: usize) -> Result<()> {
+        if s >= self.plans.len() {
+            return Err(RuntimeError::invalid(format!("subgraph {s} does not exist")));
+        }
+        for &t in &self.graph.subgraphs[s].inputs {
+            if self.plans[s].data(&self.graph, t).is_none() {
+                return Err(RuntimeError::invalid("input was not set").with_tensor(self.tensor_name(s, t)));
+            }
+        }
+        if self.stale[s] {
+            self.replan(s)?;
+        }
+        self.run(s)
+    }
+
+    fn replan(&mut self, s: usize) -> Result<()> {
+        let sg = &self.graph.subgraphs[s];
+        let shapes: Vec<Vec<usize>> = sg.inputs.iter().map(|&t| self.plans[s].tensors[t].shape.clone()).collect();
+        let mut fresh = plan::plan_subgraph(&self.graph, s, &shapes, entry_subgraphs(&self.graph)[s], &self.par)?;
+        // Carry the input values over; their shapes are what was planned.
+        for &t in &sg.inputs {
+            let buf = self.plans[s].take_buf(t);
+            fresh.put_buf(t, buf);
+        }
+        self.plans[s] = fresh;
+        self.stale[s] = false;
+        Ok(())
+    }
+
+    /// Runs the primary subgraph.
+    pub fn invoke(&mut self) -> Result<()> {
+        self.run_subgraph(0)
+    }
+
+    /// Forgets variables, hash tables and CALL_ONCE history, as a new
+    /// interpreter would have them.
+    pub fn reset_state(&mut self) {
+        self.state = State::default();
+    }
+
+    pub fn signatures(&self) -> &[Signature] {
+        &self.graph.signatures
+    }
+
+    fn run(&mut self, s: usize) -> Result<()> {
+        let mut plan = std::mem::take(&mut self.plans[s]);
+        let result = self.exec(&mut plan);
+        self.plans[s] = plan;
+        result
+    }
+
+    fn exec(&mut self, plan: &mut SubgraphPlan) -> Result<()> {
+        let s = plan.index;
+        let steps = std::mem::take(&mut plan.steps);
+        let mut result = Ok(());
+        for step in &steps {
+            let r = match &step.action {
+                Action::Skip => Ok(()),
+                Action::Kernel(k) => plan::run_kernel(&self.graph, plan, step.node, k.as_ref(), &self.par),
+                Action::Control(c) => self.exec_control(plan, step.node, c),
+            };
+            if let Err(e) = r {
+                result = Err(e.at(op_location(&self.graph, s, step.node)));
+                break;
+            }
+        }
+        plan.steps = steps;
+        result
+    }
+
+    /// Copies the value of `plan`'s tensor `t` out.
+    fn read(&self, plan: &SubgraphPlan, t: usize) -> Result<StoredTensor> {
+        let data = plan.data(&self.graph, t).ok_or_else(|| {
+            RuntimeError::state("tensor is read before anything wrote it").with_tensor(self.tensor_name(plan.index, t))
+        })?;
+        Ok(StoredTensor {
+            dtype: plan.tensors[t].dtype,
+            shape: plan.tensors[t].shape.clone(),
+            data: data.to_vec(),
+        })
+    }
+
+    /// Runs subgraph `callee` on `args`, returning its outputs.
+    fn call(&mut self, callee: usize, args: &[StoredTensor]) -> Result<Vec<StoredTensor>> {
+        let inputs = self.graph.subgraphs[callee].inputs.clone();
+        for (&t, v) in inputs.iter().zip(args) {
+            if self.plans[callee].tensors[t].dtype != v.dtype {
+                return Err(RuntimeError::invalid(format!(
+                    "subgraph {callee} input is {} but {} was passed",
+                    self.plans[callee].tensors[t].dtype, v.dtype
+                )));
+            }
+            self.plans[callee].write(t, &v.shape, &v.data);
+        }
+        self.run(callee)?;
+        let plan = std::mem::take(&mut self.plans[callee]);
+        let outs = self.graph.subgraphs[callee]
+            .outputs
+            .iter()
+            .map(|&t| self.read(&plan, t))
+            .collect();
+        self.plans[callee] = plan;
+        outs
+    }
+
+    fn resource(&self, plan: &SubgraphPlan, node_input: Option<usize>) -> Result<i32> {
+        let t = node_input.ok_or_else(|| RuntimeError::invalid("missing resource input"))?;
+        let data = plan.data(&self.graph, t).unwrap_or(&[]);
+        data.get(..4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(|| RuntimeError::state("resource handle was never created").with_tensor(self.tensor_name(plan.index, t)))
+    }
+
+    fn exec_control(&mut self, plan: &mut SubgraphPlan, n: usize, control: &Control) -> Result<()> {
+        let graph = Arc::clone(&self.graph);
+        let node = &graph.subgraphs[plan.index].nodes[n];
+        let input = |k: usize| node.inputs.get(k).copied().flatten();
+        let mut outputs: Vec<StoredTensor> = Vec::new();
+        match control {
+            Control::CallOnce { init } => {
+                if self.state.call_once_done.insert(*init) {
+                    if let Err(e) = self.run(*init) {
+                        self.state.call_once_done.remove(init);
+                        return Err(e);
+                    }
+                }
+            }
+            Control::If {
+                then_branch,
+                else_branch,
+            } => {
+                let cond = self.read(plan, input(0).ok_or_else(|| RuntimeError::invalid("IF needs a condition"))?)?;
+                let taken = match cond.data.first() {
+                    Some(_) if cond.dtype == TensorType::Bool => cond.data[0] != 0,
+                    Some(_) => cond.data.iter().any(|&b| b != 0),
+                    None => return Err(RuntimeError::invalid("IF condition is empty")),
+                };
+                let args = node.inputs[1..]
+                    .iter()
+                    .map(|t| self.read(plan, t.ok_or_else(|| RuntimeError::invalid("IF input omitted"))?))
+                    .collect::<Result<Vec<_>>>()?;
+                outputs = self.call(if taken { *then_branch } else { *else_branch }, &args)?;
+            }
+            Control::While { cond, body } => {
+                let mut state = node
+                    .inputs
+                    .iter()
+                    .map(|t| self.read(plan, t.ok_or_else(|| RuntimeError::invalid("WHILE input omitted"))?))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut iterations = 0u64;
+                loop {
+                    let c = self.call(*cond, &state)?;
+                    let go = c.first().and_then(|c| c.data.first()).is_some_and(|&b| b != 0);
+                    if !go {
+                        break;
+                    }
+                    iterations += 1;
+                    if iterations > self.options.max_loop_iterations {
+                        return Err(RuntimeError::new(
+                            ErrorKind::LimitExceeded,
+                            format!(
+                                "WHILE ran more than {} iterations (raise max_loop_iterations if this is intended)",
+                                self.options.max_loop_iterations
+                            ),
+                        ));
+                    }
+                    state = self.call(*body, &state)?;
+                }
+                outputs = state;
+            }
+            Control::VarHandle {
+                container,
+                shared_name,
+            } => {
+                let id = self.state.resource_id(container, shared_name);
+                outputs.push(resource_tensor(id));
+            }
+            Control::AssignVariable => {
+                let id = self.resource(plan, input(0))?;
+                let value = self.read(plan, input(1).ok_or_else(|| RuntimeError::invalid("ASSIGN_VARIABLE needs a value"))?)?;
+                if let Some(old) = self.state.variables.get(&id) {
+                    if old.dtype != value.dtype {
+                        return Err(RuntimeError::state(format!(
+                            "variable holds {} but {} was assigned",
+                            old.dtype, value.dtype
+                        )));
+                    }
+                }
+                self.state.variables.insert(id, value);
+            }
+            Control::ReadVariable => {
+                let id = self.resource(plan, input(0))?;
+                let v = self.state.variables.get(&id).ok_or_else(|| {
+                    RuntimeError::state("variable is read before any ASSIGN_VARIABLE gave it a value")
+                })?;
+                outputs.push(v.clone());
+            }
+            Control::HashTable { table_id, key, value } => {
+                self.state.tables.entry(*table_id).or_insert_with(|| HashTable {
+                    key: *key,
+                    value: *value,
+                    imported: false,
+                    map: Default::default(),
+                });
+                outputs.push(resource_tensor(*table_id));
+            }
+            Control::HashTableImport => {
+                let id = self.resource(plan, input(0))?;
+                let keys = self.read(plan, input(1).ok_or_else(|| RuntimeError::invalid("missing keys"))?)?;
+                let values = self.read(plan, input(2).ok_or_else(|| RuntimeError::invalid("missing values"))?)?;
+                let table = self.table(id)?;
+                check_dtype("keys", keys.dtype, table.key)?;
+                check_dtype("values", values.dtype, table.value)?;
+                // The first import fills the table; later ones are ignored.
+                if !table.imported {
+                    let k = table_keys(&keys)?;
+                    let v = table_keys(&values)?;
+                    if k.len() != v.len() {
+                        return Err(RuntimeError::invalid(format!(
+                            "{} keys but {} values",
+                            k.len(),
+                            v.len()
+                        )));
+                    }
+                    table.map.extend(k.into_iter().zip(v));
+                    table.imported = true;
+                }
+            }
+            Control::HashTableFind => {
+                let id = self.resource(plan, input(0))?;
+                let keys = self.read(plan, input(1).ok_or_else(|| RuntimeError::invalid("missing keys"))?)?;
+                let default = self.read(plan, input(2).ok_or_else(|| RuntimeError::invalid("missing default value"))?)?;
+                let table = self.table(id)?;
+                check_dtype("keys", keys.dtype, table.key)?;
+                check_dtype("default value", default.dtype, table.value)?;
+                let default = table_keys(&default)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| RuntimeError::invalid("default value is empty"))?;
+                let found: Vec<TableKey> = table_keys(&keys)?
+                    .iter()
+                    .map(|k| table.map.get(k).cloned().unwrap_or_else(|| default.clone()))
+                    .collect();
+                outputs.push(encode_keys(table.value, keys.shape.clone(), &found));
+            }
+            Control::HashTableSize => {
+                let id = self.resource(plan, input(0))?;
+                let size = self.table(id)?.map.len() as i64;
+                outputs.push(StoredTensor {
+                    dtype: TensorType::Int64,
+                    shape: vec![1],
+                    data: size.to_le_bytes().to_vec(),
+                });
+            }
+        }
+        if outputs.len() < node.outputs.len() && !outputs.is_empty() {
+            return Err(RuntimeError::invalid("control op produced too few outputs"));
+        }
+        for (&t, v) in node.outputs.iter().zip(outputs) {
+            let want = plan.tensors[t].dtype;
+            if want != v.dtype && want != TensorType::Resource {
+                return Err(RuntimeError::invalid(format!("output is {want} but {} was produced", v.dtype))
+                    .with_tensor(&graph.subgraphs[plan.index].tensors[t].name));
+            }
+            plan.write(t, &v.shape, &v.data);
+        }
+        Ok(())
+    }
+
+    fn table(&mut self, id: i32) -> Result<&mut HashTable> {
+        self.state
+            .tables
+            .get_mut(&id)
+            .ok_or_else(|| RuntimeError::state(format!("hash table {id} was never created")))
+    }
+
+    /// The error location of op `n` of subgraph `s`, for callers.
+    pub fn op_location(&self, s: usize, n: usize) -> Location {
+        op_location(&self.graph, s, n)
+    }
+}
+
+fn resource_tensor(id: i32) -> StoredTensor {
+    StoredTensor {
+        dtype: TensorType::Resource,
+        shape: vec![],
+        data: id.to_le_bytes().to_vec(),
+    }
+}
+
+fn check_dtype(what: &str, got: TensorType, want: TensorType) -> Result<()> {
+    if got != want {
+        return Err(RuntimeError::invalid(format!("hash table {what} are {got}, the table holds {want}")));
+    }
+    Ok(())
+}
+
+fn table_keys(t: &StoredTensor) -> Result<Vec<TableKey>> {
+    match t.dtype {
+        TensorType::Int64 => Ok(t
+            .data
+            .chunks_exact(8)
+            .map(|c| TableKey::Int(i64::from_le_bytes(c.try_into().unwrap_or_default())))
+            .collect()),
+        TensorType::String => Ok(strings::decode(&t.data)?
+            .into_iter()
+            .map(|s| TableKey::Bytes(s.to_vec()))
+            .collect()),
+        other => Err(RuntimeError::unsupported(format!("hash table values of dtype {other}"))),
+    }
+}
+
+fn encode_keys(dtype: TensorType, shape: Vec<usize>, values: &[TableKey]) -> StoredTensor {
+    let data = match dtype {
+        TensorType::String => {
+            let parts: Vec<&[u8]> = values
+                .iter()
+                .map(|v| match v {
+                    TableKey::Bytes(b) => b.as_slice(),
+                    TableKey::Int(_) => &[],
+                })
+                .collect();
+            strings::encode(&parts)
+        }
+        _ => values
+            .iter()
+            .flat_map(|v| match v {
+                TableKey::Int(i) => i.to_le_bytes(),
+                TableKey::Bytes(_) => [0; 8],
+            })
+            .collect(),
+    };
+    StoredTensor { dtype, shape, data }
+}

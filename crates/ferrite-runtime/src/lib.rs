@@ -1,0 +1,11 @@
+//! Execution: plans subgraphs (kernels, shapes, constant folding, arena),
+//! runs them, and keeps state across invokes.
+
+mod arena;
+mod control;
+mod error;
+mod interpreter;
+mod plan;
+
+pub use error::{ErrorKind, Location, Result, RuntimeError};
+pub use interpreter::{Interpreter, Options, TensorView};

@@ -1,0 +1,456 @@
+//! Planning one subgraph: choose kernels, infer shapes, fold constants and
+//! lay out intermediate tensors in shared buffers by lifetime.
+
+use ferrite_format::TensorType;
+use ferrite_graph::{Graph, OpKind, TensorInfo};
+use ferrite_kernels::registry::{self, Lookup};
+use ferrite_kernels::{
+    AlignedBuf, EvalIo, Kernel, OpSpec, Parallel, QuantParams, ShapeArg, TensorMut, TensorRef,
+    TensorSpec,
+};
+
+use crate::arena;
+use crate::control::{self, Control};
+use crate::error::{ErrorKind, Location, Result, RuntimeError};
+
+/// Where a tensor's bytes live.
+#[derive(Default)]
+pub(crate) enum Storage {
+    /// Not written yet in this invoke.
+    #[default]
+    Empty,
+    /// A constant of the graph.
+    Const,
+    /// Computed once while planning (constant folding).
+    Folded(AlignedBuf),
+    /// An arena buffer shared with tensors whose lifetimes do not overlap.
+    Slot(usize),
+    /// A buffer of its own: inputs, outputs and persistent tensors.
+    Own(AlignedBuf),
+}
+
+pub(crate) struct TensorState {
+    pub dtype: TensorType,
+    pub shape: Vec<usize>,
+    pub quant: Option<QuantParams>,
+    pub storage: Storage,
+    /// Whether the shape is known independent of data (for folding SHAPE).
+    pub static_shape: bool,
+}
+
+pub(crate) enum Action {
+    /// Folded at plan time; nothing to do.
+    Skip,
+    Kernel(Box<dyn Kernel>),
+    Control(Control),
+}
+
+pub(crate) struct Step {
+    pub node: usize,
+    pub action: Action,
+}
+
+/// A planned subgraph: its tensors, steps and arena.
+#[derive(Default)]
+pub(crate) struct SubgraphPlan {
+    pub index: usize,
+    pub tensors: Vec<TensorState>,
+    pub steps: Vec<Step>,
+    pub slots: Vec<AlignedBuf>,
+}
+
+pub(crate) fn quant_params(t: &TensorInfo) -> Option<QuantParams> {
+    let q = t.quantization.as_ref()?;
+    let scale = q.scale.clone().filter(|s| !s.is_empty())?;
+    let zero_point = q
+        .zero_point
+        .clone()
+        .filter(|z| !z.is_empty())
+        .unwrap_or_else(|| vec![0; scale.len()]);
+    Some(QuantParams {
+        scale,
+        zero_point,
+        axis: q.quantized_dimension.max(0) as usize,
+    })
+}
+
+/// Byte size of a tensor of `dtype` and `shape`; STRING and RESOURCE
+/// tensors size themselves when written.
+pub(crate) fn byte_size(dtype: TensorType, shape: &[usize]) -> Option<usize> {
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+    match dtype {
+        TensorType::Int4 => Some(n.div_ceil(2)),
+        TensorType::Resource => Some(4 * n),
+        t => t.element_size().map(|s| s.saturating_mul(n)),
+    }
+}
+
+impl SubgraphPlan {
+    /// The current bytes of tensor `t`.
+    pub fn data<'a>(&'a self, graph: &'a Graph, t: usize) -> Option<&'a [u8]> {
+        match &self.tensors[t].storage {
+            Storage::Empty => None,
+            Storage::Const => graph.tensor_data(self.index, t),
+            Storage::Folded(b) | Storage::Own(b) => Some(b.bytes()),
+            Storage::Slot(i) => Some(self.slots[*i].bytes()),
+        }
+    }
+
+    /// Takes the buffer that tensor `t` is written into.
+    pub fn take_buf(&mut self, t: usize) -> AlignedBuf {
+        match &mut self.tensors[t].storage {
+            Storage::Slot(i) => std::mem::take(&mut self.slots[*i]),
+            Storage::Own(b) => std::mem::take(b),
+            _ => AlignedBuf::default(),
+        }
+    }
+
+    /// Returns a buffer taken with `take_buf`, now holding `t`'s data.
+    pub fn put_buf(&mut self, t: usize, buf: AlignedBuf) {
+        match &mut self.tensors[t].storage {
+            Storage::Slot(i) => self.slots[*i] = buf,
+            s => *s = Storage::Own(buf),
+        }
+    }
+
+    /// Copies `data` into tensor `t` with `shape` (a subgraph input or a
+    /// control-flow output).
+    pub fn write(&mut self, t: usize, shape: &[usize], data: &[u8]) {
+        let mut buf = self.take_buf(t);
+        buf.set(data);
+        self.tensors[t].shape = shape.to_vec();
+        self.put_buf(t, buf);
+    }
+}
+
+/// Location of node `n` of subgraph `s`.
+pub(crate) fn op_location(graph: &Graph, s: usize, n: usize) -> Location {
+    Location {
+        subgraph: Some(s),
+        op_index: Some(n),
+        op: Some(graph.subgraphs[s].nodes[n].kind.display_name()),
+        tensor: None,
+    }
+}
+
+/// Plans subgraph `s`. `inputs_static` says whether the current input
+/// shapes hold for every run (false for WHILE bodies, whose loop state may
+/// change shape between iterations).
+pub(crate) fn plan_subgraph(
+    graph: &Graph,
+    s: usize,
+    input_shapes: &[Vec<usize>],
+    inputs_static: bool,
+    par: &Parallel,
+) -> Result<SubgraphPlan> {
+    let sg = &graph.subgraphs[s];
+    let mut plan = SubgraphPlan {
+        index: s,
+        tensors: Vec::with_capacity(sg.tensors.len()),
+        steps: Vec::with_capacity(sg.nodes.len()),
+        slots: Vec::new(),
+    };
+    for t in &sg.tensors {
+        let storage = if t.data.is_some() {
+            Storage::Const
+        } else if t.is_variable {
+            let mut b = AlignedBuf::default();
+            b.resize(byte_size(t.dtype, &t.shape).unwrap_or(0));
+            Storage::Own(b)
+        } else {
+            Storage::Empty
+        };
+        plan.tensors.push(TensorState {
+            dtype: t.dtype,
+            shape: t.shape.clone(),
+            quant: quant_params(t),
+            static_shape: t.data.is_some() || !t.signature.iter().any(|&d| d < 0),
+            storage,
+        });
+    }
+    for (k, &t) in sg.inputs.iter().enumerate() {
+        if let Some(shape) = input_shapes.get(k) {
+            plan.tensors[t].shape = shape.clone();
+        }
+        plan.tensors[t].static_shape = inputs_static;
+        if matches!(plan.tensors[t].storage, Storage::Empty) {
+            plan.tensors[t].storage = Storage::Own(AlignedBuf::default());
+        }
+    }
+    for n in 0..sg.nodes.len() {
+        let action = plan_node(graph, &mut plan, n, par).map_err(|e| e.at(op_location(graph, s, n)))?;
+        plan.steps.push(Step { node: n, action });
+    }
+    for &t in &sg.outputs {
+        if matches!(plan.tensors[t].storage, Storage::Empty) {
+            plan.tensors[t].storage = Storage::Own(AlignedBuf::default());
+        }
+    }
+    arena::assign_slots(graph, &mut plan);
+    Ok(plan)
+}
+
+fn tensor_spec<'a>(graph: &'a Graph, plan: &'a SubgraphPlan, t: usize) -> TensorSpec<'a> {
+    let info = &graph.subgraphs[plan.index].tensors[t];
+    let st = &plan.tensors[t];
+    let data = match st.storage {
+        Storage::Const | Storage::Folded(_) => plan.data(graph, t),
+        _ => None,
+    };
+    TensorSpec {
+        name: &info.name,
+        dtype: st.dtype,
+        shape: &st.shape,
+        quant: st.quant.as_ref(),
+        data,
+    }
+}
+
+fn is_constant(plan: &SubgraphPlan, t: usize) -> bool {
+    matches!(plan.tensors[t].storage, Storage::Const | Storage::Folded(_))
+}
+
+fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -> Result<Action> {
+    let node = &graph.subgraphs[plan.index].nodes[n];
+    let name = match &node.kind {
+        OpKind::Builtin { name, .. } => *name,
+        OpKind::Custom(_) => "",
+    };
+    if let Some(c) = control::plan(graph, node)? {
+        for &o in &node.outputs {
+            plan.tensors[o].static_shape = false;
+        }
+        return Ok(Action::Control(c));
+    }
+    if let OpKind::Custom(code) = &node.kind {
+        return Err(RuntimeError::unsupported(control::custom_op_message(graph, code, node)));
+    }
+    if name == "SHAPE" {
+        if let Some(folded) = fold_shape(plan, node)? {
+            let out = node.outputs[0];
+            plan.tensors[out].storage = Storage::Folded(folded.0);
+            plan.tensors[out].shape = folded.1;
+            plan.tensors[out].static_shape = true;
+            return Ok(Action::Skip);
+        }
+    }
+    let build = match registry::lookup(name, node.version) {
+        Lookup::Found(b) => b,
+        Lookup::VersionUnsupported { supported } => {
+            return Err(RuntimeError::unsupported(format!(
+                "{name} version {} (ferrite runs versions {}..={})",
+                node.version, supported.0, supported.1
+            )))
+        }
+        Lookup::NotFound => {
+            let dtype = node
+                .inputs
+                .iter()
+                .flatten()
+                .next()
+                .map(|&t| plan.tensors[t].dtype.name())
+                .unwrap_or("none");
+            return Err(RuntimeError::unsupported(format!(
+                "operator {name} (version {}, input dtype {dtype}) is not implemented",
+                node.version
+            )));
+        }
+    };
+    let inputs: Vec<Option<TensorSpec>> = node
+        .inputs
+        .iter()
+        .map(|i| i.map(|t| tensor_spec(graph, plan, t)))
+        .collect();
+    let outputs: Vec<TensorSpec> = node.outputs.iter().map(|&t| tensor_spec(graph, plan, t)).collect();
+    let spec = OpSpec {
+        code: match node.kind {
+            OpKind::Builtin { code, .. } => code,
+            OpKind::Custom(_) => ferrite_format::CUSTOM_CODE,
+        },
+        name,
+        version: node.version,
+        options: &node.options,
+        options2: &node.options2,
+        custom_options: node.custom_options.as_ref().map(|c| graph.const_bytes(c)),
+        inputs: &inputs,
+        outputs: &outputs,
+    };
+    let kernel = build(&spec)?;
+    let args: Vec<Option<ShapeArg>> = node
+        .inputs
+        .iter()
+        .map(|i| {
+            i.map(|t| ShapeArg {
+                dtype: plan.tensors[t].dtype,
+                shape: &plan.tensors[t].shape,
+                value: if is_constant(plan, t) { plan.data(graph, t) } else { None },
+            })
+        })
+        .collect();
+    let shapes = kernel.output_shapes(&args)?;
+    drop(args);
+    let all_static = node.inputs.iter().flatten().all(|&t| plan.tensors[t].static_shape);
+    match shapes {
+        Some(shapes) => {
+            for (&o, shape) in node.outputs.iter().zip(shapes) {
+                plan.tensors[o].shape = shape;
+                plan.tensors[o].static_shape = all_static;
+            }
+        }
+        None => {
+            for &o in &node.outputs {
+                plan.tensors[o].static_shape = false;
+            }
+        }
+    }
+    let foldable = !node.inputs.is_empty()
+        && node.inputs.iter().flatten().all(|&t| is_constant(plan, t))
+        && node.outputs.iter().all(|&o| !graph.subgraphs[plan.index].tensors[o].is_variable);
+    if foldable {
+        let bufs = eval_kernel(graph, plan, n, kernel.as_ref(), par)?;
+        for (&o, buf) in node.outputs.iter().zip(bufs) {
+            plan.tensors[o].storage = Storage::Folded(buf);
+            plan.tensors[o].static_shape = true;
+        }
+        return Ok(Action::Skip);
+    }
+    Ok(Action::Kernel(kernel))
+}
+
+/// SHAPE of a tensor whose shape is static is a constant.
+fn fold_shape(plan: &SubgraphPlan, node: &ferrite_graph::Node) -> Result<Option<(AlignedBuf, Vec<usize>)>> {
+    let (Some(Some(x)), Some(&out)) = (node.inputs.first(), node.outputs.first()) else {
+        return Ok(None);
+    };
+    if !plan.tensors[*x].static_shape {
+        return Ok(None);
+    }
+    let dims = &plan.tensors[*x].shape;
+    let mut buf = AlignedBuf::default();
+    let bytes: Vec<u8> = match plan.tensors[out].dtype {
+        TensorType::Int64 => dims.iter().flat_map(|&d| (d as i64).to_le_bytes()).collect(),
+        TensorType::Int32 => dims.iter().flat_map(|&d| (d as i32).to_le_bytes()).collect(),
+        other => return Err(RuntimeError::unsupported(format!("SHAPE with output dtype {other}"))),
+    };
+    buf.set(&bytes);
+    Ok(Some((buf, vec![dims.len()])))
+}
+
+/// Runs one kernel on the plan's current tensors and returns the output
+/// buffers (not yet stored), after re-inferring the output shapes.
+pub(crate) fn eval_kernel(
+    graph: &Graph,
+    plan: &mut SubgraphPlan,
+    n: usize,
+    kernel: &dyn Kernel,
+    par: &Parallel,
+) -> Result<Vec<AlignedBuf>> {
+    let sg = &graph.subgraphs[plan.index];
+    let node = &sg.nodes[n];
+    // Inputs must hold exactly the bytes their shapes say; kernels rely on it.
+    for &t in node.inputs.iter().flatten() {
+        let st = &plan.tensors[t];
+        let data = plan.data(graph, t).ok_or_else(|| {
+            RuntimeError::state("tensor is read before anything wrote it").with_tensor(&sg.tensors[t].name)
+        })?;
+        if let Some(size) = byte_size(st.dtype, &st.shape) {
+            if data.len() != size && st.dtype != TensorType::Resource {
+                return Err(RuntimeError::invalid(format!(
+                    "holds {} bytes but shape {:?} of {} needs {size}",
+                    data.len(),
+                    st.shape,
+                    st.dtype
+                ))
+                .with_tensor(&sg.tensors[t].name));
+            }
+        }
+    }
+    let args: Vec<Option<ShapeArg>> = node
+        .inputs
+        .iter()
+        .map(|i| {
+            i.map(|t| ShapeArg {
+                dtype: plan.tensors[t].dtype,
+                shape: &plan.tensors[t].shape,
+                value: plan.data(graph, t),
+            })
+        })
+        .collect();
+    let shapes = kernel
+        .output_shapes(&args)?
+        .ok_or_else(|| RuntimeError::new(ErrorKind::InvalidInput, "output shape unknown with all inputs known"))?;
+    drop(args);
+    if shapes.len() != node.outputs.len() {
+        return Err(RuntimeError::invalid("kernel produced the wrong number of output shapes"));
+    }
+    let mut bufs = Vec::with_capacity(node.outputs.len());
+    for (&o, shape) in node.outputs.iter().zip(shapes) {
+        let st = &mut plan.tensors[o];
+        st.shape = shape;
+        let mut buf = plan.take_buf(o);
+        let size = byte_size(plan.tensors[o].dtype, &plan.tensors[o].shape).unwrap_or(0);
+        buf.resize(size);
+        bufs.push(buf);
+    }
+    let result = {
+        let plan_ref: &SubgraphPlan = plan;
+        let inputs: Vec<Option<TensorRef>> = node
+            .inputs
+            .iter()
+            .map(|i| {
+                i.and_then(|t| {
+                    let st = &plan_ref.tensors[t];
+                    Some(TensorRef {
+                        dtype: st.dtype,
+                        shape: &st.shape,
+                        data: plan_ref.data(graph, t)?,
+                        quant: st.quant.as_ref(),
+                    })
+                })
+            })
+            .collect();
+        let mut outputs: Vec<TensorMut> = node
+            .outputs
+            .iter()
+            .zip(bufs.iter_mut())
+            .map(|(&o, buf)| {
+                let st = &plan_ref.tensors[o];
+                TensorMut {
+                    dtype: st.dtype,
+                    shape: &st.shape,
+                    buf,
+                    quant: st.quant.as_ref(),
+                }
+            })
+            .collect();
+        kernel.eval(&mut EvalIo {
+            inputs: &inputs,
+            outputs: &mut outputs,
+            par,
+        })
+    };
+    if let Err(e) = result {
+        // Hand the buffers back so the arena stays intact for the next invoke.
+        for (&o, buf) in node.outputs.iter().zip(bufs) {
+            plan.put_buf(o, buf);
+        }
+        return Err(e.into());
+    }
+    Ok(bufs)
+}
+
+/// Evaluates node `n` and stores its outputs.
+pub(crate) fn run_kernel(
+    graph: &Graph,
+    plan: &mut SubgraphPlan,
+    n: usize,
+    kernel: &dyn Kernel,
+    par: &Parallel,
+) -> Result<()> {
+    let bufs = eval_kernel(graph, plan, n, kernel, par)?;
+    let node = &graph.subgraphs[plan.index].nodes[n];
+    for (&o, buf) in node.outputs.iter().zip(bufs) {
+        plan.put_buf(o, buf);
+    }
+    Ok(())
+}
