@@ -3,6 +3,7 @@
 
 mod densify;
 pub mod ir;
+pub mod summary;
 
 
 pub use ir::{ConstData, Graph, Node, OpKind, OwnedBytes, Signature, Subgraph, TensorInfo};
