@@ -7,8 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod inspect;
 mod rewrite;
+mod run;
+mod tensors;
 
 #[derive(Parser)]
 #[command(
@@ -24,12 +27,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Inspect(inspect::Args),
+    Run(run::Args),
+    Bench(bench::Args),
     Rewrite(rewrite::Args),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         Command::Inspect(a) => inspect::run(a, out),
+        Command::Run(a) => run::run(a, out),
+        Command::Bench(a) => bench::run(a, out),
         Command::Rewrite(a) => rewrite::run(a, out),
     }
 }
@@ -63,7 +70,15 @@ fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&e));
             // Problems with the model (unreadable, malformed) are the
             // caller's input, like usage errors; the rest are failures.
-            let input_error = e.chain().any(|c| c.is::<ferrite_format::FormatError>());
+            let input_error = e.chain().any(|c| {
+                c.is::<ferrite_format::FormatError>()
+                    || c.downcast_ref::<ferrite::Error>().is_some_and(|f| {
+                        matches!(
+                            f.kind(),
+                            ferrite::ErrorKind::MalformedModel | ferrite::ErrorKind::Io
+                        )
+                    })
+            });
             ExitCode::from(if input_error { 2 } else { 1 })
         }
     }

@@ -116,7 +116,7 @@ struct Emitter {
 
 impl Emitter {
     fn pad_to(&mut self, align: usize, extra: usize) {
-        while (self.out.len() + extra) % align != 0 {
+        while !(self.out.len() + extra).is_multiple_of(align) {
             self.out.push(0);
         }
     }
@@ -174,7 +174,13 @@ impl Emitter {
         };
         let mut order: Vec<usize> = (0..t.fields.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(size_of(&t.fields[i].1)), t.fields[i].0));
-        let table_align = t.fields.iter().map(|f| size_of(&f.1)).max().unwrap_or(4).max(4);
+        let table_align = t
+            .fields
+            .iter()
+            .map(|f| size_of(&f.1))
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let mut offsets = vec![0u16; t.fields.iter().map(|f| f.0 as usize + 1).max().unwrap_or(0)];
         let mut cursor = 4usize;
         let mut placed = Vec::with_capacity(order.len());
@@ -214,9 +220,7 @@ impl Emitter {
         let mut children = Vec::new();
         for (i, at) in placed {
             match fields[i].take() {
-                Some(Slot::Scalar(b)) => {
-                    self.out[pos + at..pos + at + b.len()].copy_from_slice(&b)
-                }
+                Some(Slot::Scalar(b)) => self.out[pos + at..pos + at + b.len()].copy_from_slice(&b),
                 Some(Slot::Child(n)) => children.push((pos + at, n)),
                 None => {}
             }

@@ -64,7 +64,7 @@ impl<'a> Reader<'a> {
 
     /// Follows the unsigned offset stored at `pos`.
     pub(crate) fn deref(&self, pos: usize) -> Result<usize> {
-        if pos % 4 != 0 {
+        if !pos.is_multiple_of(4) {
             return Err(malformed(pos, "misaligned offset"));
         }
         let rel = self.u32_at(pos)? as usize;
@@ -77,7 +77,7 @@ impl<'a> Reader<'a> {
 
     /// Reads the table that starts at `pos`.
     pub(crate) fn table<'r>(&'r self, pos: usize) -> Result<Table<'r, 'a>> {
-        if pos % 4 != 0 {
+        if !pos.is_multiple_of(4) {
             return Err(malformed(pos, "misaligned table"));
         }
         let soffset = self.u32_at(pos)? as i32 as i64;
@@ -88,7 +88,7 @@ impl<'a> Reader<'a> {
         let vtable = vtable as usize;
         let vt_len = self.u16_at(vtable)? as usize;
         let table_len = self.u16_at(vtable + 2)? as usize;
-        if vt_len < 4 || vt_len % 2 != 0 {
+        if vt_len < 4 || !vt_len.is_multiple_of(2) {
             return Err(malformed(vtable, "bad vtable size"));
         }
         self.bytes_at(vtable, vt_len)?;
@@ -108,7 +108,7 @@ impl<'a> Reader<'a> {
 
     /// Reads a vector header at `pos`: returns (first element position, count).
     pub(crate) fn vector(&self, pos: usize, elem_size: usize) -> Result<(usize, usize)> {
-        if pos % 4 != 0 {
+        if !pos.is_multiple_of(4) {
             return Err(malformed(pos, "misaligned vector"));
         }
         let len = self.u32_at(pos)? as usize;
@@ -117,7 +117,7 @@ impl<'a> Reader<'a> {
             .checked_mul(elem_size)
             .ok_or_else(|| malformed(pos, "vector length overflows"))?;
         self.bytes_at(start, bytes)?;
-        if elem_size > 1 && start % elem_size.min(8) != 0 {
+        if elem_size > 1 && !start.is_multiple_of(elem_size.min(8)) {
             return Err(malformed(pos, "misaligned vector elements"));
         }
         Ok((start, len))
@@ -182,10 +182,13 @@ impl<'r, 'a> Table<'r, 'a> {
             return Ok(None);
         }
         if off < 4 || off + size > self.table_len {
-            return Err(malformed(self.pos, format!("field {id} lies outside its table")));
+            return Err(malformed(
+                self.pos,
+                format!("field {id} lies outside its table"),
+            ));
         }
         let pos = self.pos + off;
-        if size > 1 && pos % size.min(8) != 0 {
+        if size > 1 && !pos.is_multiple_of(size.min(8)) {
             return Err(malformed(pos, format!("field {id} is misaligned")));
         }
         Ok(Some(pos))

@@ -41,7 +41,8 @@ impl OperatorCode {
         if self.is_custom() {
             format!("CUSTOM:{}", self.custom_code.as_deref().unwrap_or(""))
         } else {
-            builtin_name(self.code()).map_or_else(|| format!("BUILTIN_{}", self.code()), str::to_owned)
+            builtin_name(self.code())
+                .map_or_else(|| format!("BUILTIN_{}", self.code()), str::to_owned)
         }
     }
 
@@ -58,12 +59,17 @@ impl OperatorCode {
 
 /// The schema name of builtin operator `code`.
 pub fn builtin_name(code: i32) -> Option<&'static str> {
-    BUILTIN_OPERATOR_NAMES.get(usize::try_from(code).ok()?).copied()
+    BUILTIN_OPERATOR_NAMES
+        .get(usize::try_from(code).ok()?)
+        .copied()
 }
 
 /// The builtin code named `name` (schema spelling).
 pub fn builtin_code(name: &str) -> Option<i32> {
-    BUILTIN_OPERATOR_NAMES.iter().position(|n| *n == name).map(|c| c as i32)
+    BUILTIN_OPERATOR_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .map(|c| c as i32)
 }
 
 /// Operator: one node of a subgraph.
@@ -175,7 +181,12 @@ fn external<'a>(file: &'a [u8], offset: u64, size: u64, what: &str) -> Result<Op
 }
 
 fn read_operator<'a>(t: Table<'_, 'a>, file: &'a [u8]) -> Result<Operator<'a>> {
-    let large = external(file, t.scalar(9, 0u64)?, t.scalar(10, 0u64)?, "custom_options")?;
+    let large = external(
+        file,
+        t.scalar(9, 0u64)?,
+        t.scalar(10, 0u64)?,
+        "custom_options",
+    )?;
     let custom_options = match large {
         Some(d) => Some(Cow::Borrowed(d)),
         None => t.bytes(5)?.map(Cow::Borrowed),
@@ -372,7 +383,9 @@ impl<'a> Model<'a> {
 
     /// The data of buffer `index`, empty when out of range or absent.
     pub fn buffer_data(&self, index: u32) -> &[u8] {
-        self.buffers.get(index as usize).map_or(&[], |b| &b.data[..])
+        self.buffers
+            .get(index as usize)
+            .map_or(&[], |b| &b.data[..])
     }
 
     /// The metadata entry named `name`, with its data.

@@ -48,7 +48,10 @@ fn limit(path: String, what: &'static str, actual: usize, limit: usize) -> Resul
 }
 
 /// The subgraphs an operator's options call, by option name.
-pub fn called_subgraphs(opts: &BuiltinOptions, opts2: &BuiltinOptions2) -> Vec<(&'static str, i64)> {
+pub fn called_subgraphs(
+    opts: &BuiltinOptions,
+    opts2: &BuiltinOptions2,
+) -> Vec<(&'static str, i64)> {
     let mut v = Vec::new();
     match opts {
         BuiltinOptions::IfOptions(o) => {
@@ -76,9 +79,10 @@ pub fn called_subgraphs(opts: &BuiltinOptions, opts2: &BuiltinOptions2) -> Vec<(
             v.push(("cond_subgraph_index", o.cond_subgraph_index as i64));
             v.push(("body_subgraph_index", o.body_subgraph_index as i64));
         }
-        BuiltinOptions2::StablehloSortOptions(o) => {
-            v.push(("comparator_subgraph_index", o.comparator_subgraph_index as i64))
-        }
+        BuiltinOptions2::StablehloSortOptions(o) => v.push((
+            "comparator_subgraph_index",
+            o.comparator_subgraph_index as i64,
+        )),
         BuiltinOptions2::StablehloScatterOptions(o) => v.push((
             "update_computation_subgraph_index",
             o.update_computation_subgraph_index as i64,
@@ -102,7 +106,12 @@ pub(crate) fn check(model: &Model<'_>, limits: &Limits) -> Result<()> {
     if model.subgraphs.is_empty() {
         return Err(FormatError::invalid("subgraphs", "model has no subgraphs"));
     }
-    limit("subgraphs".into(), "subgraph count", model.subgraphs.len(), limits.max_subgraphs)?;
+    limit(
+        "subgraphs".into(),
+        "subgraph count",
+        model.subgraphs.len(),
+        limits.max_subgraphs,
+    )?;
     for (i, sg) in model.subgraphs.iter().enumerate() {
         check_subgraph(model, sg, limits).map_err(|e| e.within(&format!("subgraphs[{i}]")))?;
     }
@@ -111,7 +120,11 @@ pub(crate) fn check(model: &Model<'_>, limits: &Limits) -> Result<()> {
         if m.buffer as usize >= model.buffers.len() {
             return Err(FormatError::invalid(
                 format!("metadata[{i}].buffer"),
-                format!("buffer {} out of range ({} buffers)", m.buffer, model.buffers.len()),
+                format!(
+                    "buffer {} out of range ({} buffers)",
+                    m.buffer,
+                    model.buffers.len()
+                ),
             ));
         }
     }
@@ -125,12 +138,15 @@ pub(crate) fn check(model: &Model<'_>, limits: &Limits) -> Result<()> {
     }
     for (i, sig) in model.signature_defs.iter().enumerate() {
         let path = format!("signature_defs[{i}]");
-        let sg = model.subgraphs.get(sig.subgraph_index as usize).ok_or_else(|| {
-            FormatError::invalid(
-                format!("{path}.subgraph_index"),
-                format!("subgraph {} out of range", sig.subgraph_index),
-            )
-        })?;
+        let sg = model
+            .subgraphs
+            .get(sig.subgraph_index as usize)
+            .ok_or_else(|| {
+                FormatError::invalid(
+                    format!("{path}.subgraph_index"),
+                    format!("subgraph {} out of range", sig.subgraph_index),
+                )
+            })?;
         for (kind, maps) in [("inputs", &sig.inputs), ("outputs", &sig.outputs)] {
             for (j, m) in maps.iter().enumerate() {
                 if m.tensor_index as usize >= sg.tensors.len() {
@@ -157,7 +173,12 @@ fn check_index(path: String, index: i32, count: usize, optional: bool) -> Result
 
 fn check_subgraph(model: &Model<'_>, sg: &SubGraph<'_>, limits: &Limits) -> Result<()> {
     let n = sg.tensors.len();
-    limit("tensors".into(), "tensor count", n, limits.max_tensors_per_subgraph)?;
+    limit(
+        "tensors".into(),
+        "tensor count",
+        n,
+        limits.max_tensors_per_subgraph,
+    )?;
     limit(
         "operators".into(),
         "operator count",
@@ -206,7 +227,10 @@ fn check_subgraph(model: &Model<'_>, sg: &SubGraph<'_>, limits: &Limits) -> Resu
             if idx < 0 || idx as usize >= model.subgraphs.len() {
                 return Err(FormatError::invalid(
                     format!("{p}.{field}"),
-                    format!("subgraph {idx} out of range ({} subgraphs)", model.subgraphs.len()),
+                    format!(
+                        "subgraph {idx} out of range ({} subgraphs)",
+                        model.subgraphs.len()
+                    ),
                 ));
             }
         }
@@ -216,14 +240,18 @@ fn check_subgraph(model: &Model<'_>, sg: &SubGraph<'_>, limits: &Limits) -> Resu
 
 /// Product of `dims`, None on overflow or a negative dimension.
 pub fn element_count(dims: &[i32]) -> Option<u64> {
-    dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))
+    dims.iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))
 }
 
 fn check_tensor(model: &Model<'_>, t: &Tensor, limits: &Limits) -> Result<()> {
     let dims = t.dims();
     limit("shape".into(), "rank", dims.len(), limits.max_rank)?;
     let count = element_count(dims).ok_or_else(|| {
-        FormatError::invalid("shape", format!("shape {dims:?} has a negative dimension or overflows"))
+        FormatError::invalid(
+            "shape",
+            format!("shape {dims:?} has a negative dimension or overflows"),
+        )
     })?;
     if count > limits.max_tensor_elements {
         return Err(FormatError::LimitExceeded {
@@ -247,7 +275,11 @@ fn check_tensor(model: &Model<'_>, t: &Tensor, limits: &Limits) -> Result<()> {
     if t.buffer as usize >= model.buffers.len() {
         return Err(FormatError::invalid(
             "buffer",
-            format!("buffer {} out of range ({} buffers)", t.buffer, model.buffers.len()),
+            format!(
+                "buffer {} out of range ({} buffers)",
+                t.buffer,
+                model.buffers.len()
+            ),
         ));
     }
     let data = model.buffer_data(t.buffer);
@@ -261,7 +293,10 @@ fn check_tensor(model: &Model<'_>, t: &Tensor, limits: &Limits) -> Result<()> {
         TensorType::String => return check_string_buffer(data, count),
         TensorType::Int4 => count.div_ceil(2),
         TensorType::Resource | TensorType::Variant => return Ok(()),
-        other => other.element_size().map_or(0, |s| s as u64).saturating_mul(count),
+        other => other
+            .element_size()
+            .map_or(0, |s| s as u64)
+            .saturating_mul(count),
     };
     // LiteRT also accepts unpacked int4 (one value per byte).
     let int4_unpacked = t.dtype == TensorType::Int4 && data.len() as u64 == count;
@@ -326,12 +361,16 @@ fn check_sparsity(s: &crate::tensor::Sparsity, rank: usize) -> Result<()> {
         }
     }
     if block.iter().any(|&b| b < 0 || b as usize >= rank) {
-        return bad(format!("block map {block:?} names a dimension beyond rank {rank}"));
+        return bad(format!(
+            "block map {block:?} names a dimension beyond rank {rank}"
+        ));
     }
     for (i, d) in s.dim_metadata.iter().enumerate() {
         let sparse = d.format == 1;
         if sparse && (d.array_segments.is_none() || d.array_indices.is_none()) {
-            return bad(format!("sparse dimension {i} lacks its segment or index array"));
+            return bad(format!(
+                "sparse dimension {i} lacks its segment or index array"
+            ));
         }
         if !sparse && d.dense_size < 0 {
             return bad(format!("dense dimension {i} has negative size"));
@@ -343,7 +382,12 @@ fn check_sparsity(s: &crate::tensor::Sparsity, rank: usize) -> Result<()> {
 /// A STRING buffer is an int32 count, count+1 int32 offsets from the buffer
 /// start, then the bytes; offsets must be ordered and inside the buffer.
 pub fn check_string_buffer(data: &[u8], expected_count: u64) -> Result<()> {
-    let bad = |why: String| Err(FormatError::invalid("buffer", format!("string buffer: {why}")));
+    let bad = |why: String| {
+        Err(FormatError::invalid(
+            "buffer",
+            format!("string buffer: {why}"),
+        ))
+    };
     let word = |i: usize| -> Option<i64> {
         let b = data.get(4 * i..4 * i + 4)?;
         Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64)
@@ -352,23 +396,33 @@ pub fn check_string_buffer(data: &[u8], expected_count: u64) -> Result<()> {
         return bad(format!("{} bytes is too short for the count", data.len()));
     };
     if count < 0 || count as u64 != expected_count {
-        return bad(format!("holds {count} strings, shape needs {expected_count}"));
+        return bad(format!(
+            "holds {count} strings, shape needs {expected_count}"
+        ));
     }
     let header = 4 * (count as u64 + 2);
     if header > data.len() as u64 {
-        return bad(format!("offset table of {count} strings overruns {} bytes", data.len()));
+        return bad(format!(
+            "offset table of {count} strings overruns {} bytes",
+            data.len()
+        ));
     }
     let mut prev = header as i64;
     for i in 0..=count as usize {
         let off = word(1 + i).unwrap_or(-1);
         let first_ok = i > 0 || off == header as i64;
         if !first_ok || off < prev || off > data.len() as i64 {
-            return bad(format!("offset {i} ({off}) is out of order or out of bounds"));
+            return bad(format!(
+                "offset {i} ({off}) is out of order or out of bounds"
+            ));
         }
         prev = off;
     }
     if prev != data.len() as i64 {
-        return bad(format!("last offset {prev} is not the buffer end {}", data.len()));
+        return bad(format!(
+            "last offset {prev} is not the buffer end {}",
+            data.len()
+        ));
     }
     Ok(())
 }
@@ -410,7 +464,9 @@ fn check_call_graph(model: &Model<'_>, limits: &Limits) -> Result<()> {
                     IN_PROGRESS => {
                         return Err(FormatError::invalid(
                             format!("subgraphs[{node}]"),
-                            format!("calls subgraph {c}, which is already on the call path (recursion)"),
+                            format!(
+                                "calls subgraph {c}, which is already on the call path (recursion)"
+                            ),
                         ))
                     }
                     UNVISITED => {
@@ -420,7 +476,11 @@ fn check_call_graph(model: &Model<'_>, limits: &Limits) -> Result<()> {
                     _ => {}
                 }
             } else {
-                let d = callees[node].iter().map(|&c| depth[c] + 1).max().unwrap_or(0);
+                let d = callees[node]
+                    .iter()
+                    .map(|&c| depth[c] + 1)
+                    .max()
+                    .unwrap_or(0);
                 limit(
                     format!("subgraphs[{node}]"),
                     "subgraph nesting depth",

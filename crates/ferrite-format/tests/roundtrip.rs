@@ -18,7 +18,9 @@ pub fn model_files() -> Vec<PathBuf> {
     roots.push(corpus);
     let mut files = Vec::new();
     for root in roots {
-        let Ok(entries) = std::fs::read_dir(&root) else { continue };
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path().join("model.tflite");
             if p.is_file() {
@@ -37,10 +39,21 @@ fn read_write_read_is_equal_and_stable() {
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
         let model = Model::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let once = model.write().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let reread = Model::parse(&once).unwrap_or_else(|e| panic!("{}: rewritten: {e}", path.display()));
-        assert!(model == reread, "{}: model changed through write/read", path.display());
+        let once = model
+            .write()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let reread =
+            Model::parse(&once).unwrap_or_else(|e| panic!("{}: rewritten: {e}", path.display()));
+        assert!(
+            model == reread,
+            "{}: model changed through write/read",
+            path.display()
+        );
         let twice = reread.write().unwrap();
-        assert!(once == twice, "{}: rewrite is not byte-stable", path.display());
+        assert!(
+            once == twice,
+            "{}: rewrite is not byte-stable",
+            path.display()
+        );
     }
 }

@@ -5,7 +5,6 @@ mod densify;
 pub mod ir;
 pub mod summary;
 
-
 pub use ir::{ConstData, Graph, Node, OpKind, OwnedBytes, Signature, Subgraph, TensorInfo};
 
 /// Errors building the typed graph from a verified model.

@@ -85,7 +85,11 @@ impl<'a> OpSpec<'a> {
     }
 
     /// Checks the input and output counts (inclusive ranges).
-    pub fn expect_arity(&self, inputs: std::ops::RangeInclusive<usize>, outputs: usize) -> KResult<()> {
+    pub fn expect_arity(
+        &self,
+        inputs: std::ops::RangeInclusive<usize>,
+        outputs: usize,
+    ) -> KResult<()> {
         if !inputs.contains(&self.inputs.len()) || self.outputs.len() != outputs {
             return invalid(format!(
                 "{} expects {:?} inputs and {outputs} outputs, has {} and {}",
@@ -135,13 +139,21 @@ pub fn int_values(dtype: DType, data: &[u8]) -> KResult<Vec<i64>> {
 
 /// Reinterprets bytes as a slice of `T`; fails on misaligned or ragged data.
 pub fn cast<T: Pod>(data: &[u8]) -> KResult<&[T]> {
-    bytemuck::try_cast_slice(data)
-        .map_err(|e| KernelError::InvalidInput(format!("tensor data cannot be viewed as {}: {e:?}", std::any::type_name::<T>())))
+    bytemuck::try_cast_slice(data).map_err(|e| {
+        KernelError::InvalidInput(format!(
+            "tensor data cannot be viewed as {}: {e:?}",
+            std::any::type_name::<T>()
+        ))
+    })
 }
 
 pub fn cast_mut<T: Pod>(data: &mut [u8]) -> KResult<&mut [T]> {
-    bytemuck::try_cast_slice_mut(data)
-        .map_err(|e| KernelError::InvalidInput(format!("tensor data cannot be viewed as {}: {e:?}", std::any::type_name::<T>())))
+    bytemuck::try_cast_slice_mut(data).map_err(|e| {
+        KernelError::InvalidInput(format!(
+            "tensor data cannot be viewed as {}: {e:?}",
+            std::any::type_name::<T>()
+        ))
+    })
 }
 
 /// An input at eval time.
@@ -295,7 +307,10 @@ pub trait Kernel: Send + Sync {
 pub type Builder = fn(&OpSpec<'_>) -> KResult<Box<dyn Kernel>>;
 
 /// Input `i` of a shape-inference call, which must be present.
-pub fn shape_input<'s, 'a>(inputs: &'s [Option<ShapeArg<'a>>], i: usize) -> KResult<&'s ShapeArg<'a>> {
+pub fn shape_input<'s, 'a>(
+    inputs: &'s [Option<ShapeArg<'a>>],
+    i: usize,
+) -> KResult<&'s ShapeArg<'a>> {
     match inputs.get(i) {
         Some(Some(a)) => Ok(a),
         _ => invalid(format!("missing input {i}")),

@@ -18,7 +18,9 @@ impl Parallel {
                     .num_threads(threads)
                     .thread_name(|i| format!("ferrite-{i}"))
                     .build()
-                    .map_err(|e| KernelError::InvalidInput(format!("cannot start {threads} threads: {e}")))?,
+                    .map_err(|e| {
+                        KernelError::InvalidInput(format!("cannot start {threads} threads: {e}"))
+                    })?,
             )
         } else {
             None
@@ -27,7 +29,10 @@ impl Parallel {
     }
 
     pub fn single() -> Self {
-        Parallel { pool: None, threads: 1 }
+        Parallel {
+            pool: None,
+            threads: 1,
+        }
     }
 
     pub fn threads(&self) -> usize {

@@ -11,7 +11,12 @@ pub struct Registration {
     pub build: Builder,
 }
 
-pub const fn reg(op: &'static str, min_version: i32, max_version: i32, build: Builder) -> Registration {
+pub const fn reg(
+    op: &'static str,
+    min_version: i32,
+    max_version: i32,
+    build: Builder,
+) -> Registration {
     Registration {
         op,
         min_version,
@@ -43,7 +48,9 @@ pub fn all() -> impl Iterator<Item = &'static Registration> {
 pub enum Lookup {
     Found(Builder),
     /// The op has kernels, but not for this version.
-    VersionUnsupported { supported: (i32, i32) },
+    VersionUnsupported {
+        supported: (i32, i32),
+    },
     NotFound,
 }
 

@@ -12,9 +12,14 @@ pub fn decode(data: &[u8]) -> KResult<Vec<&[u8]>> {
     if data.is_empty() {
         return Ok(Vec::new());
     }
-    let count = word(0).ok_or_else(|| crate::api::KernelError::InvalidInput("string buffer has no count".into()))?;
+    let count = word(0).ok_or_else(|| {
+        crate::api::KernelError::InvalidInput("string buffer has no count".into())
+    })?;
     if count > data.len() / 4 {
-        return invalid(format!("string buffer claims {count} strings in {} bytes", data.len()));
+        return invalid(format!(
+            "string buffer claims {count} strings in {} bytes",
+            data.len()
+        ));
     }
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
@@ -23,7 +28,11 @@ pub fn decode(data: &[u8]) -> KResult<Vec<&[u8]>> {
         };
         match data.get(start..end) {
             Some(s) => out.push(s),
-            None => return invalid(format!("string {i} spans {start}..{end} outside the buffer")),
+            None => {
+                return invalid(format!(
+                    "string {i} spans {start}..{end} outside the buffer"
+                ))
+            }
         }
     }
     Ok(out)

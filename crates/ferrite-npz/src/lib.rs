@@ -140,15 +140,42 @@ impl Array {
         let v: Vec<f64> = match self.dtype {
             DType::Bool | DType::U8 => d.iter().map(|&x| x as f64).collect(),
             DType::I8 => d.iter().map(|&x| x as i8 as f64).collect(),
-            DType::I16 => d.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as f64).collect(),
-            DType::U16 => d.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]) as f64).collect(),
-            DType::I32 => d.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-            DType::U32 => d.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-            DType::I64 => d.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-            DType::U64 => d.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-            DType::F32 => d.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-            DType::F64 => d.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())).collect(),
-            DType::F16 => d.chunks_exact(2).map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]]))).collect(),
+            DType::I16 => d
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]) as f64)
+                .collect(),
+            DType::U16 => d
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]) as f64)
+                .collect(),
+            DType::I32 => d
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+                .collect(),
+            DType::U32 => d
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+                .collect(),
+            DType::I64 => d
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+                .collect(),
+            DType::U64 => d
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+                .collect(),
+            DType::F32 => d
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+                .collect(),
+            DType::F64 => d
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
+                .collect(),
+            DType::F16 => d
+                .chunks_exact(2)
+                .map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
             DType::Complex64 | DType::Bytes => return None,
         };
         Some(v)
@@ -175,21 +202,27 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
     let major = bytes[6];
     let (header_len, start): (usize, usize) = match major {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         _ => return err(format!("unsupported .npy version {major}")),
     };
     let header = bytes
         .get(start..start.saturating_add(header_len))
         .ok_or_else(|| NpzError::Format("truncated .npy header".into()))?;
-    let header = std::str::from_utf8(header).map_err(|_| NpzError::Format("non-text .npy header".into()))?;
-    let descr = dict_value(header, "descr").ok_or_else(|| NpzError::Format("header lacks descr".into()))?;
+    let header =
+        std::str::from_utf8(header).map_err(|_| NpzError::Format("non-text .npy header".into()))?;
+    let descr =
+        dict_value(header, "descr").ok_or_else(|| NpzError::Format("header lacks descr".into()))?;
     let quote = descr.chars().next().unwrap_or('\'');
     let descr = descr[quote.len_utf8()..].split(quote).next().unwrap_or("");
     let fortran = dict_value(header, "fortran_order").is_some_and(|v| v.starts_with("True"));
     if fortran {
         return err("Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
     }
-    let shape_txt = dict_value(header, "shape").ok_or_else(|| NpzError::Format("header lacks shape".into()))?;
+    let shape_txt =
+        dict_value(header, "shape").ok_or_else(|| NpzError::Format("header lacks shape".into()))?;
     let shape = shape_txt
         .trim_start_matches('(')
         .split(')')
@@ -198,7 +231,10 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| NpzError::Format(format!("bad shape {shape_txt}"))))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| NpzError::Format(format!("bad shape {shape_txt}")))
+        })
         .collect::<Result<Vec<_>>>()?;
     let count = shape
         .iter()
@@ -208,13 +244,17 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
     let (kind, width) = descr.split_at(descr.len().min(2));
     let width: usize = width.parse().unwrap_or(0);
     let take = |n: usize| -> Result<Vec<u8>> {
-        body.get(..n).map(<[u8]>::to_vec).ok_or_else(|| NpzError::Format("array data is truncated".into()))
+        body.get(..n)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| NpzError::Format("array data is truncated".into()))
     };
     if descr.starts_with('>') && width > 1 {
         return err(format!("big-endian dtype {descr} is not supported"));
     }
     let fixed = |dtype: DType| -> Result<Array> {
-        let n = count.checked_mul(dtype.size()).ok_or_else(|| NpzError::Format("array too large".into()))?;
+        let n = count
+            .checked_mul(dtype.size())
+            .ok_or_else(|| NpzError::Format("array too large".into()))?;
         Ok(Array::new(dtype, shape.clone(), take(n)?))
     };
     match (kind, width) {
@@ -232,7 +272,11 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
         ("<f" | "=f", 8) => fixed(DType::F64),
         ("<c" | "=c", 8) => fixed(DType::Complex64),
         ("|S", w) => {
-            let data = take(count.checked_mul(w).ok_or_else(|| NpzError::Format("array too large".into()))?)?;
+            let data = take(
+                count
+                    .checked_mul(w)
+                    .ok_or_else(|| NpzError::Format("array too large".into()))?,
+            )?;
             // numpy drops trailing NULs from S elements.
             let strings = if w == 0 {
                 vec![Vec::new(); count]
@@ -247,7 +291,11 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array> {
             Ok(Array::from_strings(shape, strings))
         }
         ("<U" | "=U", w) => {
-            let data = take(count.checked_mul(w * 4).ok_or_else(|| NpzError::Format("array too large".into()))?)?;
+            let data = take(
+                count
+                    .checked_mul(w * 4)
+                    .ok_or_else(|| NpzError::Format("array too large".into()))?,
+            )?;
             let strings = if w == 0 {
                 vec![Vec::new(); count]
             } else {
@@ -291,7 +339,14 @@ pub fn write_npy(a: &Array) -> Vec<u8> {
     };
     let shape = match a.shape.len() {
         1 => format!("({},)", a.shape[0]),
-        _ => format!("({})", a.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            a.shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // Pad so the data starts on a 64-byte boundary, newline-terminated.
@@ -330,7 +385,10 @@ pub fn read_npz(path: impl AsRef<Path>) -> Result<Vec<(String, Array)>> {
 
 /// Encodes arrays as an uncompressed `.npz` archive.
 pub fn write_npz_bytes(arrays: &[(String, Array)]) -> Vec<u8> {
-    let files: Vec<(String, Vec<u8>)> = arrays.iter().map(|(k, a)| (format!("{k}.npy"), write_npy(a))).collect();
+    let files: Vec<(String, Vec<u8>)> = arrays
+        .iter()
+        .map(|(k, a)| (format!("{k}.npy"), write_npy(a)))
+        .collect();
     zip::store(&files)
 }
 
@@ -348,11 +406,20 @@ mod tests {
 
     #[test]
     fn npz_round_trip_keeps_numbers_and_strings() {
-        let f: Vec<u8> = [1.5f32, -2.0, 3.25].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let f: Vec<u8> = [1.5f32, -2.0, 3.25]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         let arrays = vec![
             ("x".to_string(), Array::new(DType::F32, vec![3], f)),
-            ("s".to_string(), Array::from_strings(vec![2], vec![b"ab".to_vec(), b"".to_vec()])),
-            ("scalar".to_string(), Array::new(DType::I64, vec![], 7i64.to_le_bytes().to_vec())),
+            (
+                "s".to_string(),
+                Array::from_strings(vec![2], vec![b"ab".to_vec(), b"".to_vec()]),
+            ),
+            (
+                "scalar".to_string(),
+                Array::new(DType::I64, vec![], 7i64.to_le_bytes().to_vec()),
+            ),
         ];
         let bytes = write_npz_bytes(&arrays);
         assert_eq!(read_npz_bytes(&bytes).unwrap(), arrays);

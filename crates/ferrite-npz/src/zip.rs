@@ -22,7 +22,9 @@ pub(crate) fn entries(b: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
     let eocd = (lo..b.len().saturating_sub(21))
         .rev()
         .find(|&i| b[i..].starts_with(b"PK\x05\x06"))
-        .ok_or_else(|| NpzError::Format("not a zip archive (no end of central directory)".into()))?;
+        .ok_or_else(|| {
+            NpzError::Format("not a zip archive (no end of central directory)".into())
+        })?;
     let count = u16_at(b, eocd + 10)? as usize;
     let mut at = u32_at(b, eocd + 16)? as usize;
     let mut out = Vec::with_capacity(count);
@@ -55,7 +57,11 @@ pub(crate) fn entries(b: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
             0 => raw.to_vec(),
             8 => miniz_oxide::inflate::decompress_to_vec_with_limit(raw, usize_)
                 .map_err(|e| NpzError::Format(format!("{name}: bad deflate data: {e:?}")))?,
-            m => return err(format!("{name}: zip compression method {m} is not supported")),
+            m => {
+                return err(format!(
+                    "{name}: zip compression method {m} is not supported"
+                ))
+            }
         };
         out.push((name, data));
         at += 46 + name_len + extra_len + comment_len;
@@ -68,7 +74,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

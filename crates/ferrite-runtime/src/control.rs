@@ -10,13 +10,28 @@ use ferrite_graph::{Graph, Node, OpKind};
 use crate::error::{Result, RuntimeError};
 
 pub(crate) enum Control {
-    While { cond: usize, body: usize },
-    If { then_branch: usize, else_branch: usize },
-    CallOnce { init: usize },
-    VarHandle { container: String, shared_name: String },
+    While {
+        cond: usize,
+        body: usize,
+    },
+    If {
+        then_branch: usize,
+        else_branch: usize,
+    },
+    CallOnce {
+        init: usize,
+    },
+    VarHandle {
+        container: String,
+        shared_name: String,
+    },
     ReadVariable,
     AssignVariable,
-    HashTable { table_id: i32, key: TensorType, value: TensorType },
+    HashTable {
+        table_id: i32,
+        key: TensorType,
+        value: TensorType,
+    },
     HashTableFind,
     HashTableImport,
     HashTableSize,
@@ -70,7 +85,8 @@ pub(crate) fn plan(graph: &Graph, node: &Node) -> Result<Option<Control>> {
         }
         ("CALL_ONCE", BuiltinOptions::CallOnceOptions(o)) => {
             let init = subgraph_index(graph, o.init_subgraph_index, "CALL_ONCE init")?;
-            if !graph.subgraphs[init].inputs.is_empty() || !graph.subgraphs[init].outputs.is_empty() {
+            if !graph.subgraphs[init].inputs.is_empty() || !graph.subgraphs[init].outputs.is_empty()
+            {
                 return Err(RuntimeError::invalid(
                     "CALL_ONCE init subgraph must have no inputs and no outputs",
                 ));
@@ -134,7 +150,9 @@ pub(crate) fn custom_op_message(graph: &Graph, code: &str, node: &Node) -> Strin
             "Flex op {code} (TensorFlow op {tf_op}) is not implemented natively; run `ferrite check` to see what the model needs"
         )
     } else {
-        format!("custom op {code} is not registered; run `ferrite check` to see what the model needs")
+        format!(
+            "custom op {code} is not registered; run `ferrite check` to see what the model needs"
+        )
     }
 }
 

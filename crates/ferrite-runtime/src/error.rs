@@ -77,7 +77,10 @@ impl RuntimeError {
     }
 
     pub fn unsupported(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Unsupported, format!("unsupported: {}", message.into()))
+        Self::new(
+            ErrorKind::Unsupported,
+            format!("unsupported: {}", message.into()),
+        )
     }
 
     pub fn state(message: impl Into<String>) -> Self {

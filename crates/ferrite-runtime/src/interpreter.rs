@@ -75,10 +75,9 @@ impl Interpreter {
             options,
             state: State::default(),
         };
-        let entry = entry_subgraphs(&interp.graph);
-        for s in 0..interp.graph.subgraphs.len() {
+        for (s, entry) in entry_subgraphs(&interp.graph).into_iter().enumerate() {
             let shapes = interp.declared_input_shapes(s);
-            let p = plan::plan_subgraph(&interp.graph, s, &shapes, entry[s], &interp.par)?;
+            let p = plan::plan_subgraph(&interp.graph, s, &shapes, entry, &interp.par)?;
             interp.plans.push(p);
         }
         Ok(interp)
@@ -86,7 +85,10 @@ impl Interpreter {
 
     fn declared_input_shapes(&self, s: usize) -> Vec<Vec<usize>> {
         let sg = &self.graph.subgraphs[s];
-        sg.inputs.iter().map(|&t| sg.tensors[t].shape.clone()).collect()
+        sg.inputs
+            .iter()
+            .map(|&t| sg.tensors[t].shape.clone())
+            .collect()
     }
 
     pub fn graph(&self) -> &Arc<Graph> {
@@ -119,7 +121,10 @@ impl Interpreter {
         let info = &self.graph.subgraphs[s].tensors[t];
         let sig = &info.signature;
         let compatible = sig.len() == shape.len()
-            && sig.iter().zip(shape).all(|(&d, &n)| d < 0 || d as usize == n);
+            && sig
+                .iter()
+                .zip(shape)
+                .all(|(&d, &n)| d < 0 || d as usize == n);
         if !compatible {
             return Err(RuntimeError::invalid(format!(
                 "cannot resize to {shape:?}: the model fixes this input to {sig:?} (-1 = any)"
@@ -127,7 +132,10 @@ impl Interpreter {
             .with_tensor(&info.name));
         }
         if byte_size(info.dtype, shape).is_none() {
-            return Err(RuntimeError::new(ErrorKind::LimitExceeded, format!("shape {shape:?} is too large")));
+            return Err(RuntimeError::new(
+                ErrorKind::LimitExceeded,
+                format!("shape {shape:?} is too large"),
+            ));
         }
         if self.plans[s].tensors[t].shape != shape {
             self.plans[s].tensors[t].shape = shape.to_vec();
@@ -143,7 +151,9 @@ impl Interpreter {
         let name = self.tensor_name(s, t).to_string();
         match st.dtype {
             TensorType::String => {
-                let n = strings::decode(data).map_err(|e| RuntimeError::from(e).with_tensor(&name))?.len();
+                let n = strings::decode(data)
+                    .map_err(|e| RuntimeError::from(e).with_tensor(&name))?
+                    .len();
                 if n != st.shape.iter().product::<usize>() {
                     return Err(RuntimeError::invalid(format!(
                         "{n} strings given for shape {:?}",
@@ -173,7 +183,8 @@ impl Interpreter {
     pub fn tensor(&self, s: usize, t: usize) -> Result<TensorView<'_>> {
         let plan = &self.plans[s];
         let data = plan.data(&self.graph, t).ok_or_else(|| {
-            RuntimeError::state("tensor has no value yet; invoke first").with_tensor(self.tensor_name(s, t))
+            RuntimeError::state("tensor has no value yet; invoke first")
+                .with_tensor(self.tensor_name(s, t))
         })?;
         Ok(TensorView {
             name: self.tensor_name(s, t),
@@ -186,11 +197,15 @@ impl Interpreter {
     /// Runs subgraph `s` (replanning first if an input was resized).
     pub fn run_subgraph(&mut self, s: usize) -> Result<()> {
         if s >= self.plans.len() {
-            return Err(RuntimeError::invalid(format!("subgraph {s} does not exist")));
+            return Err(RuntimeError::invalid(format!(
+                "subgraph {s} does not exist"
+            )));
         }
         for &t in &self.graph.subgraphs[s].inputs {
             if self.plans[s].data(&self.graph, t).is_none() {
-                return Err(RuntimeError::invalid("input was not set").with_tensor(self.tensor_name(s, t)));
+                return Err(
+                    RuntimeError::invalid("input was not set").with_tensor(self.tensor_name(s, t))
+                );
             }
         }
         if self.stale[s] {
@@ -201,8 +216,18 @@ impl Interpreter {
 
     fn replan(&mut self, s: usize) -> Result<()> {
         let sg = &self.graph.subgraphs[s];
-        let shapes: Vec<Vec<usize>> = sg.inputs.iter().map(|&t| self.plans[s].tensors[t].shape.clone()).collect();
-        let mut fresh = plan::plan_subgraph(&self.graph, s, &shapes, entry_subgraphs(&self.graph)[s], &self.par)?;
+        let shapes: Vec<Vec<usize>> = sg
+            .inputs
+            .iter()
+            .map(|&t| self.plans[s].tensors[t].shape.clone())
+            .collect();
+        let mut fresh = plan::plan_subgraph(
+            &self.graph,
+            s,
+            &shapes,
+            entry_subgraphs(&self.graph)[s],
+            &self.par,
+        )?;
         // Carry the input values over; their shapes are what was planned.
         for &t in &sg.inputs {
             let buf = self.plans[s].take_buf(t);
@@ -242,7 +267,9 @@ impl Interpreter {
         for step in &steps {
             let r = match &step.action {
                 Action::Skip => Ok(()),
-                Action::Kernel(k) => plan::run_kernel(&self.graph, plan, step.node, k.as_ref(), &self.par),
+                Action::Kernel(k) => {
+                    plan::run_kernel(&self.graph, plan, step.node, k.as_ref(), &self.par)
+                }
                 Action::Control(c) => self.exec_control(plan, step.node, c),
             };
             if let Err(e) = r {
@@ -257,7 +284,8 @@ impl Interpreter {
     /// Copies the value of `plan`'s tensor `t` out.
     fn read(&self, plan: &SubgraphPlan, t: usize) -> Result<StoredTensor> {
         let data = plan.data(&self.graph, t).ok_or_else(|| {
-            RuntimeError::state("tensor is read before anything wrote it").with_tensor(self.tensor_name(plan.index, t))
+            RuntimeError::state("tensor is read before anything wrote it")
+                .with_tensor(self.tensor_name(plan.index, t))
         })?;
         Ok(StoredTensor {
             dtype: plan.tensors[t].dtype,
@@ -294,7 +322,10 @@ impl Interpreter {
         let data = plan.data(&self.graph, t).unwrap_or(&[]);
         data.get(..4)
             .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .ok_or_else(|| RuntimeError::state("resource handle was never created").with_tensor(self.tensor_name(plan.index, t)))
+            .ok_or_else(|| {
+                RuntimeError::state("resource handle was never created")
+                    .with_tensor(self.tensor_name(plan.index, t))
+            })
     }
 
     fn exec_control(&mut self, plan: &mut SubgraphPlan, n: usize, control: &Control) -> Result<()> {
@@ -315,7 +346,10 @@ impl Interpreter {
                 then_branch,
                 else_branch,
             } => {
-                let cond = self.read(plan, input(0).ok_or_else(|| RuntimeError::invalid("IF needs a condition"))?)?;
+                let cond = self.read(
+                    plan,
+                    input(0).ok_or_else(|| RuntimeError::invalid("IF needs a condition"))?,
+                )?;
                 let taken = match cond.data.first() {
                     Some(_) if cond.dtype == TensorType::Bool => cond.data[0] != 0,
                     Some(_) => cond.data.iter().any(|&b| b != 0),
@@ -323,7 +357,12 @@ impl Interpreter {
                 };
                 let args = node.inputs[1..]
                     .iter()
-                    .map(|t| self.read(plan, t.ok_or_else(|| RuntimeError::invalid("IF input omitted"))?))
+                    .map(|t| {
+                        self.read(
+                            plan,
+                            t.ok_or_else(|| RuntimeError::invalid("IF input omitted"))?,
+                        )
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 outputs = self.call(if taken { *then_branch } else { *else_branch }, &args)?;
             }
@@ -331,12 +370,20 @@ impl Interpreter {
                 let mut state = node
                     .inputs
                     .iter()
-                    .map(|t| self.read(plan, t.ok_or_else(|| RuntimeError::invalid("WHILE input omitted"))?))
+                    .map(|t| {
+                        self.read(
+                            plan,
+                            t.ok_or_else(|| RuntimeError::invalid("WHILE input omitted"))?,
+                        )
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 let mut iterations = 0u64;
                 loop {
                     let c = self.call(*cond, &state)?;
-                    let go = c.first().and_then(|c| c.data.first()).is_some_and(|&b| b != 0);
+                    let go = c
+                        .first()
+                        .and_then(|c| c.data.first())
+                        .is_some_and(|&b| b != 0);
                     if !go {
                         break;
                     }
@@ -363,7 +410,11 @@ impl Interpreter {
             }
             Control::AssignVariable => {
                 let id = self.resource(plan, input(0))?;
-                let value = self.read(plan, input(1).ok_or_else(|| RuntimeError::invalid("ASSIGN_VARIABLE needs a value"))?)?;
+                let value = self.read(
+                    plan,
+                    input(1)
+                        .ok_or_else(|| RuntimeError::invalid("ASSIGN_VARIABLE needs a value"))?,
+                )?;
                 if let Some(old) = self.state.variables.get(&id) {
                     if old.dtype != value.dtype {
                         return Err(RuntimeError::state(format!(
@@ -377,23 +428,38 @@ impl Interpreter {
             Control::ReadVariable => {
                 let id = self.resource(plan, input(0))?;
                 let v = self.state.variables.get(&id).ok_or_else(|| {
-                    RuntimeError::state("variable is read before any ASSIGN_VARIABLE gave it a value")
+                    RuntimeError::state(
+                        "variable is read before any ASSIGN_VARIABLE gave it a value",
+                    )
                 })?;
                 outputs.push(v.clone());
             }
-            Control::HashTable { table_id, key, value } => {
-                self.state.tables.entry(*table_id).or_insert_with(|| HashTable {
-                    key: *key,
-                    value: *value,
-                    imported: false,
-                    map: Default::default(),
-                });
+            Control::HashTable {
+                table_id,
+                key,
+                value,
+            } => {
+                self.state
+                    .tables
+                    .entry(*table_id)
+                    .or_insert_with(|| HashTable {
+                        key: *key,
+                        value: *value,
+                        imported: false,
+                        map: Default::default(),
+                    });
                 outputs.push(resource_tensor(*table_id));
             }
             Control::HashTableImport => {
                 let id = self.resource(plan, input(0))?;
-                let keys = self.read(plan, input(1).ok_or_else(|| RuntimeError::invalid("missing keys"))?)?;
-                let values = self.read(plan, input(2).ok_or_else(|| RuntimeError::invalid("missing values"))?)?;
+                let keys = self.read(
+                    plan,
+                    input(1).ok_or_else(|| RuntimeError::invalid("missing keys"))?,
+                )?;
+                let values = self.read(
+                    plan,
+                    input(2).ok_or_else(|| RuntimeError::invalid("missing values"))?,
+                )?;
                 let table = self.table(id)?;
                 check_dtype("keys", keys.dtype, table.key)?;
                 check_dtype("values", values.dtype, table.value)?;
@@ -414,8 +480,14 @@ impl Interpreter {
             }
             Control::HashTableFind => {
                 let id = self.resource(plan, input(0))?;
-                let keys = self.read(plan, input(1).ok_or_else(|| RuntimeError::invalid("missing keys"))?)?;
-                let default = self.read(plan, input(2).ok_or_else(|| RuntimeError::invalid("missing default value"))?)?;
+                let keys = self.read(
+                    plan,
+                    input(1).ok_or_else(|| RuntimeError::invalid("missing keys"))?,
+                )?;
+                let default = self.read(
+                    plan,
+                    input(2).ok_or_else(|| RuntimeError::invalid("missing default value"))?,
+                )?;
                 let table = self.table(id)?;
                 check_dtype("keys", keys.dtype, table.key)?;
                 check_dtype("default value", default.dtype, table.value)?;
@@ -445,8 +517,11 @@ impl Interpreter {
         for (&t, v) in node.outputs.iter().zip(outputs) {
             let want = plan.tensors[t].dtype;
             if want != v.dtype && want != TensorType::Resource {
-                return Err(RuntimeError::invalid(format!("output is {want} but {} was produced", v.dtype))
-                    .with_tensor(&graph.subgraphs[plan.index].tensors[t].name));
+                return Err(RuntimeError::invalid(format!(
+                    "output is {want} but {} was produced",
+                    v.dtype
+                ))
+                .with_tensor(&graph.subgraphs[plan.index].tensors[t].name));
             }
             plan.write(t, &v.shape, &v.data);
         }
@@ -476,7 +551,9 @@ fn resource_tensor(id: i32) -> StoredTensor {
 
 fn check_dtype(what: &str, got: TensorType, want: TensorType) -> Result<()> {
     if got != want {
-        return Err(RuntimeError::invalid(format!("hash table {what} are {got}, the table holds {want}")));
+        return Err(RuntimeError::invalid(format!(
+            "hash table {what} are {got}, the table holds {want}"
+        )));
     }
     Ok(())
 }
@@ -492,7 +569,9 @@ fn table_keys(t: &StoredTensor) -> Result<Vec<TableKey>> {
             .into_iter()
             .map(|s| TableKey::Bytes(s.to_vec()))
             .collect()),
-        other => Err(RuntimeError::unsupported(format!("hash table values of dtype {other}"))),
+        other => Err(RuntimeError::unsupported(format!(
+            "hash table values of dtype {other}"
+        ))),
     }
 }
 

@@ -178,7 +178,8 @@ pub(crate) fn plan_subgraph(
         }
     }
     for n in 0..sg.nodes.len() {
-        let action = plan_node(graph, &mut plan, n, par).map_err(|e| e.at(op_location(graph, s, n)))?;
+        let action =
+            plan_node(graph, &mut plan, n, par).map_err(|e| e.at(op_location(graph, s, n)))?;
         plan.steps.push(Step { node: n, action });
     }
     for &t in &sg.outputs {
@@ -223,7 +224,9 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
         return Ok(Action::Control(c));
     }
     if let OpKind::Custom(code) = &node.kind {
-        return Err(RuntimeError::unsupported(control::custom_op_message(graph, code, node)));
+        return Err(RuntimeError::unsupported(control::custom_op_message(
+            graph, code, node,
+        )));
     }
     if name == "SHAPE" {
         if let Some(folded) = fold_shape(plan, node)? {
@@ -261,7 +264,11 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
         .iter()
         .map(|i| i.map(|t| tensor_spec(graph, plan, t)))
         .collect();
-    let outputs: Vec<TensorSpec> = node.outputs.iter().map(|&t| tensor_spec(graph, plan, t)).collect();
+    let outputs: Vec<TensorSpec> = node
+        .outputs
+        .iter()
+        .map(|&t| tensor_spec(graph, plan, t))
+        .collect();
     let spec = OpSpec {
         code: match node.kind {
             OpKind::Builtin { code, .. } => code,
@@ -283,13 +290,21 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
             i.map(|t| ShapeArg {
                 dtype: plan.tensors[t].dtype,
                 shape: &plan.tensors[t].shape,
-                value: if is_constant(plan, t) { plan.data(graph, t) } else { None },
+                value: if is_constant(plan, t) {
+                    plan.data(graph, t)
+                } else {
+                    None
+                },
             })
         })
         .collect();
     let shapes = kernel.output_shapes(&args)?;
     drop(args);
-    let all_static = node.inputs.iter().flatten().all(|&t| plan.tensors[t].static_shape);
+    let all_static = node
+        .inputs
+        .iter()
+        .flatten()
+        .all(|&t| plan.tensors[t].static_shape);
     match shapes {
         Some(shapes) => {
             for (&o, shape) in node.outputs.iter().zip(shapes) {
@@ -305,7 +320,10 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
     }
     let foldable = !node.inputs.is_empty()
         && node.inputs.iter().flatten().all(|&t| is_constant(plan, t))
-        && node.outputs.iter().all(|&o| !graph.subgraphs[plan.index].tensors[o].is_variable);
+        && node
+            .outputs
+            .iter()
+            .all(|&o| !graph.subgraphs[plan.index].tensors[o].is_variable);
     if foldable {
         let bufs = eval_kernel(graph, plan, n, kernel.as_ref(), par)?;
         for (&o, buf) in node.outputs.iter().zip(bufs) {
@@ -318,7 +336,10 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
 }
 
 /// SHAPE of a tensor whose shape is static is a constant.
-fn fold_shape(plan: &SubgraphPlan, node: &ferrite_graph::Node) -> Result<Option<(AlignedBuf, Vec<usize>)>> {
+fn fold_shape(
+    plan: &SubgraphPlan,
+    node: &ferrite_graph::Node,
+) -> Result<Option<(AlignedBuf, Vec<usize>)>> {
     let (Some(Some(x)), Some(&out)) = (node.inputs.first(), node.outputs.first()) else {
         return Ok(None);
     };
@@ -328,9 +349,19 @@ fn fold_shape(plan: &SubgraphPlan, node: &ferrite_graph::Node) -> Result<Option<
     let dims = &plan.tensors[*x].shape;
     let mut buf = AlignedBuf::default();
     let bytes: Vec<u8> = match plan.tensors[out].dtype {
-        TensorType::Int64 => dims.iter().flat_map(|&d| (d as i64).to_le_bytes()).collect(),
-        TensorType::Int32 => dims.iter().flat_map(|&d| (d as i32).to_le_bytes()).collect(),
-        other => return Err(RuntimeError::unsupported(format!("SHAPE with output dtype {other}"))),
+        TensorType::Int64 => dims
+            .iter()
+            .flat_map(|&d| (d as i64).to_le_bytes())
+            .collect(),
+        TensorType::Int32 => dims
+            .iter()
+            .flat_map(|&d| (d as i32).to_le_bytes())
+            .collect(),
+        other => {
+            return Err(RuntimeError::unsupported(format!(
+                "SHAPE with output dtype {other}"
+            )))
+        }
     };
     buf.set(&bytes);
     Ok(Some((buf, vec![dims.len()])))
@@ -351,7 +382,8 @@ pub(crate) fn eval_kernel(
     for &t in node.inputs.iter().flatten() {
         let st = &plan.tensors[t];
         let data = plan.data(graph, t).ok_or_else(|| {
-            RuntimeError::state("tensor is read before anything wrote it").with_tensor(&sg.tensors[t].name)
+            RuntimeError::state("tensor is read before anything wrote it")
+                .with_tensor(&sg.tensors[t].name)
         })?;
         if let Some(size) = byte_size(st.dtype, &st.shape) {
             if data.len() != size && st.dtype != TensorType::Resource {
@@ -376,12 +408,17 @@ pub(crate) fn eval_kernel(
             })
         })
         .collect();
-    let shapes = kernel
-        .output_shapes(&args)?
-        .ok_or_else(|| RuntimeError::new(ErrorKind::InvalidInput, "output shape unknown with all inputs known"))?;
+    let shapes = kernel.output_shapes(&args)?.ok_or_else(|| {
+        RuntimeError::new(
+            ErrorKind::InvalidInput,
+            "output shape unknown with all inputs known",
+        )
+    })?;
     drop(args);
     if shapes.len() != node.outputs.len() {
-        return Err(RuntimeError::invalid("kernel produced the wrong number of output shapes"));
+        return Err(RuntimeError::invalid(
+            "kernel produced the wrong number of output shapes",
+        ));
     }
     let mut bufs = Vec::with_capacity(node.outputs.len());
     for (&o, shape) in node.outputs.iter().zip(shapes) {

@@ -2,8 +2,8 @@
 
 use ferrite_format::FormatError;
 use ferrite_graph::GraphError;
-pub use ferrite_runtime::{ErrorKind, Location};
 use ferrite_runtime::RuntimeError;
+pub use ferrite_runtime::{ErrorKind, Location};
 
 /// Any ferrite failure: a [`kind`](Error::kind) to branch on, where it
 /// happened, and a message for people.
@@ -44,7 +44,9 @@ impl Error {
 impl From<FormatError> for Error {
     fn from(e: FormatError) -> Self {
         let kind = match &e {
-            FormatError::Malformed { .. } | FormatError::Invalid { .. } => ErrorKind::MalformedModel,
+            FormatError::Malformed { .. } | FormatError::Invalid { .. } => {
+                ErrorKind::MalformedModel
+            }
             FormatError::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             FormatError::Io { .. } => ErrorKind::Io,
             FormatError::Write(_) => ErrorKind::Unsupported,

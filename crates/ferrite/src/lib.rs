@@ -58,7 +58,11 @@ impl Model {
 
     /// Signature keys in model order.
     pub fn signature_keys(&self) -> Vec<&str> {
-        self.graph.signatures.iter().map(|s| s.key.as_str()).collect()
+        self.graph
+            .signatures
+            .iter()
+            .map(|s| s.key.as_str())
+            .collect()
     }
 }
 
@@ -139,11 +143,19 @@ impl Interpreter {
     }
 
     pub fn inputs(&self) -> Vec<TensorInfo> {
-        self.primary().inputs.iter().map(|&t| self.tensor_info(0, t)).collect()
+        self.primary()
+            .inputs
+            .iter()
+            .map(|&t| self.tensor_info(0, t))
+            .collect()
     }
 
     pub fn outputs(&self) -> Vec<TensorInfo> {
-        self.primary().outputs.iter().map(|&t| self.tensor_info(0, t)).collect()
+        self.primary()
+            .outputs
+            .iter()
+            .map(|&t| self.tensor_info(0, t))
+            .collect()
     }
 
     /// Position of the primary input called `name`.
@@ -159,13 +171,19 @@ impl Interpreter {
 
     fn input_tensor(&self, i: usize) -> Result<usize> {
         self.primary().inputs.get(i).copied().ok_or_else(|| {
-            Error::invalid(format!("input {i} does not exist (the model has {})", self.primary().inputs.len()))
+            Error::invalid(format!(
+                "input {i} does not exist (the model has {})",
+                self.primary().inputs.len()
+            ))
         })
     }
 
     fn output_tensor(&self, i: usize) -> Result<usize> {
         self.primary().outputs.get(i).copied().ok_or_else(|| {
-            Error::invalid(format!("output {i} does not exist (the model has {})", self.primary().outputs.len()))
+            Error::invalid(format!(
+                "output {i} does not exist (the model has {})",
+                self.primary().outputs.len()
+            ))
         })
     }
 
@@ -179,7 +197,9 @@ impl Interpreter {
     pub fn set_input<T: Element>(&mut self, i: usize, data: &[T]) -> Result<()> {
         let t = self.input_tensor(i)?;
         check_dtype(&self.tensor_info(0, t), T::DTYPE)?;
-        Ok(self.inner.set_tensor_data(0, t, bytemuck::cast_slice(data))?)
+        Ok(self
+            .inner
+            .set_tensor_data(0, t, bytemuck::cast_slice(data))?)
     }
 
     /// Sets input `i` from raw little-endian bytes (STRING inputs take the
@@ -193,7 +213,9 @@ impl Interpreter {
     pub fn set_input_strings<S: AsRef<[u8]>>(&mut self, i: usize, strings: &[S]) -> Result<()> {
         let t = self.input_tensor(i)?;
         check_dtype(&self.tensor_info(0, t), DType::String)?;
-        Ok(self.inner.set_tensor_data(0, t, &ferrite_kernels::strings::encode(strings))?)
+        Ok(self
+            .inner
+            .set_tensor_data(0, t, &ferrite_kernels::strings::encode(strings))?)
     }
 
     /// Runs the primary subgraph.
@@ -240,9 +262,15 @@ impl Interpreter {
 
 pub(crate) fn typed<'a, T: Element>(view: TensorView<'a>) -> Result<&'a [T]> {
     if view.dtype != T::DTYPE {
-        return Err(Error::invalid(format!("tensor '{}' is {}, not {}", view.name, view.dtype, T::DTYPE)));
+        return Err(Error::invalid(format!(
+            "tensor '{}' is {}, not {}",
+            view.name,
+            view.dtype,
+            T::DTYPE
+        )));
     }
-    bytemuck::try_cast_slice(view.data).map_err(|e| Error::invalid(format!("tensor '{}': {e:?}", view.name)))
+    bytemuck::try_cast_slice(view.data)
+        .map_err(|e| Error::invalid(format!("tensor '{}': {e:?}", view.name)))
 }
 
 /// Decodes a STRING tensor's elements.

@@ -16,7 +16,9 @@ impl<'a> SignatureRunner<'a> {
         let graph = interp.runtime_ref().graph();
         let sig = graph.signature(key).cloned().ok_or_else(|| {
             let keys: Vec<&str> = graph.signatures.iter().map(|s| s.key.as_str()).collect();
-            Error::invalid(format!("unknown signature '{key}' (the model has {keys:?})"))
+            Error::invalid(format!(
+                "unknown signature '{key}' (the model has {keys:?})"
+            ))
         })?;
         Ok(SignatureRunner { interp, sig })
     }
@@ -43,33 +45,59 @@ impl<'a> SignatureRunner<'a> {
     }
 
     fn input_tensor(&self, name: &str) -> Result<usize> {
-        self.sig.inputs.iter().find(|(n, _)| n == name).map(|(_, t)| *t).ok_or_else(|| {
-            let names: Vec<&str> = self.sig.inputs.iter().map(|(n, _)| n.as_str()).collect();
-            Error::invalid(format!("signature '{}' has no input '{name}' (inputs: {names:?})", self.sig.key))
-        })
+        self.sig
+            .inputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.sig.inputs.iter().map(|(n, _)| n.as_str()).collect();
+                Error::invalid(format!(
+                    "signature '{}' has no input '{name}' (inputs: {names:?})",
+                    self.sig.key
+                ))
+            })
     }
 
     fn output_tensor(&self, name: &str) -> Result<usize> {
-        self.sig.outputs.iter().find(|(n, _)| n == name).map(|(_, t)| *t).ok_or_else(|| {
-            let names: Vec<&str> = self.sig.outputs.iter().map(|(n, _)| n.as_str()).collect();
-            Error::invalid(format!("signature '{}' has no output '{name}' (outputs: {names:?})", self.sig.key))
-        })
+        self.sig
+            .outputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.sig.outputs.iter().map(|(n, _)| n.as_str()).collect();
+                Error::invalid(format!(
+                    "signature '{}' has no output '{name}' (outputs: {names:?})",
+                    self.sig.key
+                ))
+            })
     }
 
     pub fn resize_input(&mut self, name: &str, shape: &[usize]) -> Result<()> {
         let t = self.input_tensor(name)?;
-        Ok(self.interp.runtime().resize_tensor(self.sig.subgraph, t, shape)?)
+        Ok(self
+            .interp
+            .runtime()
+            .resize_tensor(self.sig.subgraph, t, shape)?)
     }
 
     pub fn set_input<T: Element>(&mut self, name: &str, data: &[T]) -> Result<()> {
         let t = self.input_tensor(name)?;
         check_dtype(&self.interp.tensor_info(self.sig.subgraph, t), T::DTYPE)?;
-        Ok(self.interp.runtime().set_tensor_data(self.sig.subgraph, t, bytemuck::cast_slice(data))?)
+        Ok(self.interp.runtime().set_tensor_data(
+            self.sig.subgraph,
+            t,
+            bytemuck::cast_slice(data),
+        )?)
     }
 
     pub fn set_input_bytes(&mut self, name: &str, data: &[u8]) -> Result<()> {
         let t = self.input_tensor(name)?;
-        Ok(self.interp.runtime().set_tensor_data(self.sig.subgraph, t, data)?)
+        Ok(self
+            .interp
+            .runtime()
+            .set_tensor_data(self.sig.subgraph, t, data)?)
     }
 
     pub fn invoke(&mut self) -> Result<()> {

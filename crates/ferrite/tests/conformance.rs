@@ -58,12 +58,24 @@ fn input_bytes(a: &Array) -> Vec<u8> {
 }
 
 /// Compares one output against its reference with the corpus tolerance rule.
-fn compare(name: &str, got: ferrite::TensorView<'_>, want: &Array, xnn_diff: f64) -> Result<(), String> {
+fn compare(
+    name: &str,
+    got: ferrite::TensorView<'_>,
+    want: &Array,
+    xnn_diff: f64,
+) -> Result<(), String> {
     if got.shape != want.shape.as_slice() {
-        return Err(format!("{name}: shape {:?}, reference {:?}", got.shape, want.shape));
+        return Err(format!(
+            "{name}: shape {:?}, reference {:?}",
+            got.shape, want.shape
+        ));
     }
     if np_dtype(got.dtype) != Some(want.dtype) {
-        return Err(format!("{name}: dtype {}, reference {}", got.dtype, want.dtype.name()));
+        return Err(format!(
+            "{name}: dtype {}, reference {}",
+            got.dtype,
+            want.dtype.name()
+        ));
     }
     if want.dtype == NpDType::Bytes {
         let g = ferrite::strings_of(&got).map_err(|e| e.to_string())?;
@@ -87,13 +99,20 @@ fn compare(name: &str, got: ferrite::TensorView<'_>, want: &Array, xnn_diff: f64
     };
     let mut worst = (0usize, 0f64);
     for (i, (a, b)) in g.iter().zip(&w).enumerate() {
-        let d = if a.is_nan() && b.is_nan() { 0.0 } else { (a - b).abs() };
+        let d = if a.is_nan() && b.is_nan() {
+            0.0
+        } else {
+            (a - b).abs()
+        };
         if d.is_nan() || d > worst.1 {
             worst = (i, if d.is_nan() { f64::INFINITY } else { d });
         }
     }
     if std::env::var_os("FERRITE_CONFORMANCE_VERBOSE").is_some() {
-        eprintln!("    {name}: max diff {:.3e} at {} (tolerance {tol:.3e} {what})", worst.1, worst.0);
+        eprintln!(
+            "    {name}: max diff {:.3e} at {} (tolerance {tol:.3e} {what})",
+            worst.1, worst.0
+        );
     }
     if worst.1 > tol {
         return Err(format!(
@@ -159,7 +178,11 @@ fn run_model(dir: &Path, entry: &Value) -> Outcome {
     Outcome::Pass
 }
 
-fn run_positional(interp: &mut Interpreter, arrays: &BTreeMap<String, Array>, diffs: &[f64]) -> Result<(), Outcome> {
+fn run_positional(
+    interp: &mut Interpreter,
+    arrays: &BTreeMap<String, Array>,
+    diffs: &[f64],
+) -> Result<(), Outcome> {
     for i in 0..interp.inputs().len() {
         let a = arrays
             .get(&format!("input_{i}"))
@@ -167,13 +190,23 @@ fn run_positional(interp: &mut Interpreter, arrays: &BTreeMap<String, Array>, di
         if interp.inputs()[i].shape != a.shape {
             interp.resize_input(i, &a.shape).map_err(classify)?;
         }
-        interp.set_input_bytes(i, &input_bytes(a)).map_err(classify)?;
+        interp
+            .set_input_bytes(i, &input_bytes(a))
+            .map_err(classify)?;
     }
     interp.invoke().map_err(classify)?;
     for i in 0..interp.outputs().len() {
-        let Some(want) = arrays.get(&format!("output_{i}")) else { continue };
+        let Some(want) = arrays.get(&format!("output_{i}")) else {
+            continue;
+        };
         let got = interp.output(i).map_err(classify)?;
-        compare(&format!("output_{i}"), got, want, diffs.get(i).copied().unwrap_or(0.0)).map_err(Outcome::Fail)?;
+        compare(
+            &format!("output_{i}"),
+            got,
+            want,
+            diffs.get(i).copied().unwrap_or(0.0),
+        )
+        .map_err(Outcome::Fail)?;
     }
     Ok(())
 }
@@ -193,19 +226,36 @@ fn run_signature(
         if info.shape != a.shape {
             runner.resize_input(&name, &a.shape).map_err(classify)?;
         }
-        runner.set_input_bytes(&name, &input_bytes(a)).map_err(classify)?;
+        runner
+            .set_input_bytes(&name, &input_bytes(a))
+            .map_err(classify)?;
     }
     runner.invoke().map_err(classify)?;
     let names: Vec<String> = runner.outputs().into_iter().map(|(n, _)| n).collect();
     let listed: Vec<String> = reference["outputs"]
         .as_array()
-        .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     for (k, name) in names.iter().enumerate() {
-        let Some(want) = arrays.get(&format!("output_{name}")) else { continue };
-        let pos = listed.iter().position(|l| l == &format!("output_{name}")).unwrap_or(k);
+        let Some(want) = arrays.get(&format!("output_{name}")) else {
+            continue;
+        };
+        let pos = listed
+            .iter()
+            .position(|l| l == &format!("output_{name}"))
+            .unwrap_or(k);
         let got = runner.output(name).map_err(classify)?;
-        compare(&format!("output_{name}"), got, want, diffs.get(pos).copied().unwrap_or(0.0)).map_err(Outcome::Fail)?;
+        compare(
+            &format!("output_{name}"),
+            got,
+            want,
+            diffs.get(pos).copied().unwrap_or(0.0),
+        )
+        .map_err(Outcome::Fail)?;
     }
     Ok(())
 }
@@ -227,8 +277,10 @@ fn run_manifest(dir: &Path, filter: &str, results: &mut Vec<(String, Outcome)>) 
 }
 
 fn expected_passing() -> Vec<String> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance_expected.txt"))
-        .unwrap_or_default();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance_expected.txt"),
+    )
+    .unwrap_or_default();
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -266,5 +318,8 @@ fn conformance() {
         .filter(|e| results.iter().any(|(n, o)| n == e && *o != Outcome::Pass))
         .collect();
     assert_eq!(fail, 0, "models gave wrong answers or unexpected errors");
-    assert!(missing.is_empty(), "expected to pass but did not: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "expected to pass but did not: {missing:?}"
+    );
 }

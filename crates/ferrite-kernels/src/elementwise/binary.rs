@@ -106,19 +106,43 @@ impl Kernel for Binary {
                 let o = out.f32()?;
                 let act = self.act;
                 match self.op {
-                    BinOp::Add => broadcast_binary(x, a.shape, y, b.shape, o, &shape, |p, q| act.apply(p + q)),
-                    BinOp::Sub => broadcast_binary(x, a.shape, y, b.shape, o, &shape, |p, q| act.apply(p - q)),
-                    BinOp::Mul => broadcast_binary(x, a.shape, y, b.shape, o, &shape, |p, q| act.apply(p * q)),
-                    BinOp::Div => broadcast_binary(x, a.shape, y, b.shape, o, &shape, |p, q| act.apply(p / q)),
+                    BinOp::Add => {
+                        broadcast_binary(x, a.shape, y, b.shape, o, &shape, |p, q| act.apply(p + q))
+                    }
+                    BinOp::Sub => {
+                        broadcast_binary(x, a.shape, y, b.shape, o, &shape, |p, q| act.apply(p - q))
+                    }
+                    BinOp::Mul => {
+                        broadcast_binary(x, a.shape, y, b.shape, o, &shape, |p, q| act.apply(p * q))
+                    }
+                    BinOp::Div => {
+                        broadcast_binary(x, a.shape, y, b.shape, o, &shape, |p, q| act.apply(p / q))
+                    }
                 }
             }
             DType::Int32 => {
                 let (x, y) = (a.typed::<i32>()?, b.typed::<i32>()?);
-                broadcast_binary(x, a.shape, y, b.shape, out.typed::<i32>()?, &shape, int_op(self.op));
+                broadcast_binary(
+                    x,
+                    a.shape,
+                    y,
+                    b.shape,
+                    out.typed::<i32>()?,
+                    &shape,
+                    int_op(self.op),
+                );
             }
             DType::Int64 => {
                 let (x, y) = (a.typed::<i64>()?, b.typed::<i64>()?);
-                broadcast_binary(x, a.shape, y, b.shape, out.typed::<i64>()?, &shape, int_op(self.op));
+                broadcast_binary(
+                    x,
+                    a.shape,
+                    y,
+                    b.shape,
+                    out.typed::<i64>()?,
+                    &shape,
+                    int_op(self.op),
+                );
             }
             other => return unsupported(format!("dtype {other}")),
         }

@@ -10,7 +10,10 @@ struct Reshape {
 pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
     spec.expect_arity(1..=2, 1)?;
     let from_options = match spec.options {
-        BuiltinOptions::ReshapeOptions(o) => o.new_shape.as_ref().map(|v| v.iter().map(|&x| x as i64).collect()),
+        BuiltinOptions::ReshapeOptions(o) => o
+            .new_shape
+            .as_ref()
+            .map(|v| v.iter().map(|&x| x as i64).collect()),
         _ => None,
     };
     if spec.input(0)?.dtype != spec.output(0)?.dtype {
@@ -26,18 +29,26 @@ pub fn resolve_shape(requested: &[i64], elements: usize) -> KResult<Vec<usize>> 
     for (i, &d) in requested.iter().enumerate() {
         match d {
             -1 if unknown.is_none() => unknown = Some(i),
-            d if d >= 0 => known = known.checked_mul(d as usize).ok_or_else(|| KernelError::InvalidInput("shape overflows".into()))?,
+            d if d >= 0 => {
+                known = known
+                    .checked_mul(d as usize)
+                    .ok_or_else(|| KernelError::InvalidInput("shape overflows".into()))?
+            }
             _ => return invalid(format!("bad target shape {requested:?}")),
         }
     }
     let mut out: Vec<usize> = requested.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = unknown {
-        if known == 0 || elements % known != 0 {
-            return invalid(format!("cannot reshape {elements} elements to {requested:?}"));
+        if known == 0 || !elements.is_multiple_of(known) {
+            return invalid(format!(
+                "cannot reshape {elements} elements to {requested:?}"
+            ));
         }
         out[i] = elements / known;
     } else if known != elements {
-        return invalid(format!("cannot reshape {elements} elements to {requested:?}"));
+        return invalid(format!(
+            "cannot reshape {elements} elements to {requested:?}"
+        ));
     }
     Ok(out)
 }
@@ -48,10 +59,12 @@ impl Kernel for Reshape {
         let elements: usize = x.shape.iter().product();
         // A shape input of shape [0] or absent means "use the options".
         let requested = match inputs.get(1).copied().flatten() {
-            Some(s) if s.shape.iter().product::<usize>() > 0 || self.from_options.is_none() => match s.int_values()? {
-                Some(v) => v,
-                None => return Ok(None),
-            },
+            Some(s) if s.shape.iter().product::<usize>() > 0 || self.from_options.is_none() => {
+                match s.int_values()? {
+                    Some(v) => v,
+                    None => return Ok(None),
+                }
+            }
             _ => match &self.from_options {
                 Some(v) => v.clone(),
                 None => return invalid("RESHAPE has neither a shape input nor new_shape"),
