@@ -12,6 +12,7 @@ mod fb;
 mod field;
 pub mod flex;
 mod model;
+pub mod nodedef;
 mod opnames;
 pub mod options;
 mod source;

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashSet};
 use ferrite_format::{Model, SubGraph, Tensor, TensorType};
 use serde::Serialize;
 
-mod nodedef;
 pub mod quant;
 mod resources;
 

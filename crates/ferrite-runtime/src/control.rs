@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use ferrite_format::nodedef::{self, Attr};
 use ferrite_format::{flex, BuiltinOptions, TensorType};
 use ferrite_graph::{Graph, Node, OpKind};
 
@@ -35,6 +36,91 @@ pub(crate) enum Control {
     HashTableFind,
     HashTableImport,
     HashTableSize,
+    /// TensorFlow's HashTableV2 run natively: tables are named by container
+    /// and shared name (or by the op itself when unshared).
+    FlexHashTable {
+        name: (String, String),
+        key: TensorType,
+        value: TensorType,
+    },
+    FlexImport,
+    FlexFind,
+    FlexSize,
+}
+
+/// Key types TensorFlow registers HashTableV2 kernels for.
+const FLEX_KEYS: [TensorType; 3] = [TensorType::String, TensorType::Int32, TensorType::Int64];
+/// Value types ferrite's native HashTableV2 holds.
+const FLEX_VALUES: [TensorType; 6] = [
+    TensorType::String,
+    TensorType::Int32,
+    TensorType::Int64,
+    TensorType::Float32,
+    TensorType::Float64,
+    TensorType::Bool,
+];
+
+/// The Flex hash-table op `node` runs natively, if it is one.
+pub(crate) fn plan_flex(graph: &Graph, s: usize, n: usize, node: &Node) -> Result<Option<Control>> {
+    let OpKind::Custom(code) = &node.kind else {
+        return Ok(None);
+    };
+    if !flex::is_flex(code) {
+        return Ok(None);
+    }
+    let Some(op) = node
+        .custom_options
+        .as_ref()
+        .and_then(|c| flex::decode(graph.const_bytes(c)))
+    else {
+        return Err(RuntimeError::invalid(format!(
+            "{code}: custom options are not a Flex NodeDef"
+        )));
+    };
+    let attrs = nodedef::attrs(op.node_def).unwrap_or_default();
+    let string = |k: &str| match nodedef::attr(&attrs, k) {
+        Some(Attr::Str(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let dtype = |k: &str| match nodedef::attr(&attrs, k) {
+        Some(Attr::Type(t)) => t.tensor_type(),
+        _ => None,
+    };
+    Ok(Some(match op.tf_op.as_str() {
+        "HashTableV2" => {
+            let (key, value) = match (dtype("key_dtype"), dtype("value_dtype")) {
+                (Some(k), Some(v)) if FLEX_KEYS.contains(&k) && FLEX_VALUES.contains(&v) => (k, v),
+                (k, v) => {
+                    return Err(RuntimeError::unsupported(format!(
+                        "Flex HashTableV2 with key dtype {} and value dtype {}",
+                        k.map_or("unknown", |t| t.name()),
+                        v.map_or("unknown", |t| t.name())
+                    )))
+                }
+            };
+            let mut shared = string("shared_name");
+            if shared.is_empty() {
+                let sharing = matches!(
+                    nodedef::attr(&attrs, "use_node_name_sharing"),
+                    Some(Attr::Bool(true))
+                );
+                shared = match (sharing, nodedef::node_name(op.node_def)) {
+                    (true, Some(name)) => name,
+                    // An unshared table belongs to this op alone.
+                    _ => format!("\0op:{s}:{n}"),
+                };
+            }
+            Control::FlexHashTable {
+                name: (string("container"), shared),
+                key,
+                value,
+            }
+        }
+        "LookupTableImportV2" => Control::FlexImport,
+        "LookupTableFindV2" => Control::FlexFind,
+        "LookupTableSizeV2" => Control::FlexSize,
+        _ => return Ok(None),
+    }))
 }
 
 fn subgraph_index(graph: &Graph, i: i32, what: &str) -> Result<usize> {
@@ -170,12 +256,22 @@ pub(crate) enum TableKey {
     Bytes(Vec<u8>),
 }
 
+/// A hash table: keys normalised (integers widened), values as the raw
+/// bytes of one element (or one string).
 #[derive(Debug)]
 pub(crate) struct HashTable {
     pub key: TensorType,
     pub value: TensorType,
     pub imported: bool,
-    pub map: HashMap<TableKey, TableKey>,
+    pub map: HashMap<TableKey, Vec<u8>>,
+}
+
+/// Builtin tables are named by `table_id`, Flex ones by container and
+/// shared name; the two never mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum TableRef {
+    Builtin(i32),
+    Flex(i32),
 }
 
 /// Interpreter state that outlives one invoke.
@@ -183,7 +279,8 @@ pub(crate) struct HashTable {
 pub(crate) struct State {
     pub resource_ids: HashMap<(String, String), i32>,
     pub variables: HashMap<i32, StoredTensor>,
-    pub tables: HashMap<i32, HashTable>,
+    pub tables: HashMap<TableRef, HashTable>,
+    pub flex_table_ids: HashMap<(String, String), i32>,
     pub call_once_done: HashSet<usize>,
 }
 

@@ -8,9 +8,10 @@ use ferrite_graph::{Graph, Signature};
 use ferrite_kernels::strings;
 use ferrite_kernels::Parallel;
 
-use crate::control::{Control, HashTable, State, StoredTensor, TableKey};
+use crate::control::{Control, State, StoredTensor};
 use crate::error::{ErrorKind, Location, Result, RuntimeError};
 use crate::plan::{self, byte_size, op_location, Action, SubgraphPlan};
+use crate::state_ops;
 
 /// Interpreter settings.
 #[derive(Debug, Clone)]
@@ -317,17 +318,6 @@ impl Interpreter {
         outs
     }
 
-    fn resource(&self, plan: &SubgraphPlan, node_input: Option<usize>) -> Result<i32> {
-        let t = node_input.ok_or_else(|| RuntimeError::invalid("missing resource input"))?;
-        let data = plan.data(&self.graph, t).unwrap_or(&[]);
-        data.get(..4)
-            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .ok_or_else(|| {
-                RuntimeError::state("resource handle was never created")
-                    .with_tensor(self.tensor_name(plan.index, t))
-            })
-    }
-
     fn exec_control(&mut self, plan: &mut SubgraphPlan, n: usize, control: &Control) -> Result<()> {
         let graph = Arc::clone(&self.graph);
         let node = &graph.subgraphs[plan.index].nodes[n];
@@ -401,114 +391,13 @@ impl Interpreter {
                 }
                 outputs = state;
             }
-            Control::VarHandle {
-                container,
-                shared_name,
-            } => {
-                let id = self.state.resource_id(container, shared_name);
-                outputs.push(resource_tensor(id));
-            }
-            Control::AssignVariable => {
-                let id = self.resource(plan, input(0))?;
-                let value = self.read(
-                    plan,
-                    input(1)
-                        .ok_or_else(|| RuntimeError::invalid("ASSIGN_VARIABLE needs a value"))?,
-                )?;
-                if let Some(old) = self.state.variables.get(&id) {
-                    if old.dtype != value.dtype {
-                        return Err(RuntimeError::state(format!(
-                            "variable holds {} but {} was assigned",
-                            old.dtype, value.dtype
-                        )));
-                    }
-                }
-                self.state.variables.insert(id, value);
-            }
-            Control::ReadVariable => {
-                let id = self.resource(plan, input(0))?;
-                let v = self.state.variables.get(&id).ok_or_else(|| {
-                    RuntimeError::state(
-                        "variable is read before any ASSIGN_VARIABLE gave it a value",
-                    )
-                })?;
-                outputs.push(v.clone());
-            }
-            Control::HashTable {
-                table_id,
-                key,
-                value,
-            } => {
-                self.state
-                    .tables
-                    .entry(*table_id)
-                    .or_insert_with(|| HashTable {
-                        key: *key,
-                        value: *value,
-                        imported: false,
-                        map: Default::default(),
-                    });
-                outputs.push(resource_tensor(*table_id));
-            }
-            Control::HashTableImport => {
-                let id = self.resource(plan, input(0))?;
-                let keys = self.read(
-                    plan,
-                    input(1).ok_or_else(|| RuntimeError::invalid("missing keys"))?,
-                )?;
-                let values = self.read(
-                    plan,
-                    input(2).ok_or_else(|| RuntimeError::invalid("missing values"))?,
-                )?;
-                let table = self.table(id)?;
-                check_dtype("keys", keys.dtype, table.key)?;
-                check_dtype("values", values.dtype, table.value)?;
-                // The first import fills the table; later ones are ignored.
-                if !table.imported {
-                    let k = table_keys(&keys)?;
-                    let v = table_keys(&values)?;
-                    if k.len() != v.len() {
-                        return Err(RuntimeError::invalid(format!(
-                            "{} keys but {} values",
-                            k.len(),
-                            v.len()
-                        )));
-                    }
-                    table.map.extend(k.into_iter().zip(v));
-                    table.imported = true;
-                }
-            }
-            Control::HashTableFind => {
-                let id = self.resource(plan, input(0))?;
-                let keys = self.read(
-                    plan,
-                    input(1).ok_or_else(|| RuntimeError::invalid("missing keys"))?,
-                )?;
-                let default = self.read(
-                    plan,
-                    input(2).ok_or_else(|| RuntimeError::invalid("missing default value"))?,
-                )?;
-                let table = self.table(id)?;
-                check_dtype("keys", keys.dtype, table.key)?;
-                check_dtype("default value", default.dtype, table.value)?;
-                let default = table_keys(&default)?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| RuntimeError::invalid("default value is empty"))?;
-                let found: Vec<TableKey> = table_keys(&keys)?
+            state_op => {
+                let inputs = node
+                    .inputs
                     .iter()
-                    .map(|k| table.map.get(k).cloned().unwrap_or_else(|| default.clone()))
-                    .collect();
-                outputs.push(encode_keys(table.value, keys.shape.clone(), &found));
-            }
-            Control::HashTableSize => {
-                let id = self.resource(plan, input(0))?;
-                let size = self.table(id)?.map.len() as i64;
-                outputs.push(StoredTensor {
-                    dtype: TensorType::Int64,
-                    shape: vec![1],
-                    data: size.to_le_bytes().to_vec(),
-                });
+                    .map(|t| t.map(|t| self.read(plan, t)).transpose())
+                    .collect::<Result<Vec<_>>>()?;
+                outputs = state_ops::exec(&mut self.state, state_op, &inputs)?;
             }
         }
         if outputs.len() < node.outputs.len() && !outputs.is_empty() {
@@ -528,72 +417,8 @@ impl Interpreter {
         Ok(())
     }
 
-    fn table(&mut self, id: i32) -> Result<&mut HashTable> {
-        self.state
-            .tables
-            .get_mut(&id)
-            .ok_or_else(|| RuntimeError::state(format!("hash table {id} was never created")))
-    }
-
     /// The error location of op `n` of subgraph `s`, for callers.
     pub fn op_location(&self, s: usize, n: usize) -> Location {
         op_location(&self.graph, s, n)
     }
-}
-
-fn resource_tensor(id: i32) -> StoredTensor {
-    StoredTensor {
-        dtype: TensorType::Resource,
-        shape: vec![],
-        data: id.to_le_bytes().to_vec(),
-    }
-}
-
-fn check_dtype(what: &str, got: TensorType, want: TensorType) -> Result<()> {
-    if got != want {
-        return Err(RuntimeError::invalid(format!(
-            "hash table {what} are {got}, the table holds {want}"
-        )));
-    }
-    Ok(())
-}
-
-fn table_keys(t: &StoredTensor) -> Result<Vec<TableKey>> {
-    match t.dtype {
-        TensorType::Int64 => Ok(t
-            .data
-            .chunks_exact(8)
-            .map(|c| TableKey::Int(i64::from_le_bytes(c.try_into().unwrap_or_default())))
-            .collect()),
-        TensorType::String => Ok(strings::decode(&t.data)?
-            .into_iter()
-            .map(|s| TableKey::Bytes(s.to_vec()))
-            .collect()),
-        other => Err(RuntimeError::unsupported(format!(
-            "hash table values of dtype {other}"
-        ))),
-    }
-}
-
-fn encode_keys(dtype: TensorType, shape: Vec<usize>, values: &[TableKey]) -> StoredTensor {
-    let data = match dtype {
-        TensorType::String => {
-            let parts: Vec<&[u8]> = values
-                .iter()
-                .map(|v| match v {
-                    TableKey::Bytes(b) => b.as_slice(),
-                    TableKey::Int(_) => &[],
-                })
-                .collect();
-            strings::encode(&parts)
-        }
-        _ => values
-            .iter()
-            .flat_map(|v| match v {
-                TableKey::Int(i) => i.to_le_bytes(),
-                TableKey::Bytes(_) => [0; 8],
-            })
-            .collect(),
-    };
-    StoredTensor { dtype, shape, data }
 }

@@ -6,6 +6,7 @@ mod control;
 mod error;
 mod interpreter;
 mod plan;
+mod state_ops;
 
 pub use error::{ErrorKind, Location, Result, RuntimeError};
 pub use interpreter::{Interpreter, Options, TensorView};

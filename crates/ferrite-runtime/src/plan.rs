@@ -223,6 +223,9 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
         }
         return Ok(Action::Control(c));
     }
+    if let Some(c) = control::plan_flex(graph, plan.index, n, node)? {
+        return Ok(Action::Control(c));
+    }
     if let OpKind::Custom(code) = &node.kind {
         return Err(RuntimeError::unsupported(control::custom_op_message(
             graph, code, node,

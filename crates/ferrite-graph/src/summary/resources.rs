@@ -7,7 +7,7 @@ use ferrite_format::{flex, verify, BuiltinOptions, Model, TensorType};
 use serde::Serialize;
 
 use super::dtype_name;
-use super::nodedef::{self, Attr};
+use ferrite_format::nodedef::{self, Attr};
 
 /// Where an operator sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

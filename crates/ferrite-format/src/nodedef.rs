@@ -1,6 +1,9 @@
-//! Just enough protobuf decoding to read string and dtype attributes of the
-//! `tensorflow.NodeDef` a Flex op carries, e.g. a HashTableV2's key and
-//! value dtypes. Anything unexpected yields `None`: this is for display only.
+//! Just enough protobuf decoding to read the attributes of the
+//! `tensorflow.NodeDef` a Flex op carries (NodeDef field 5 is
+//! `map<string, AttrValue>`; AttrValue holds `s` = 2, `i` = 3, `b` = 5,
+//! `type` = 6). Malformed bytes yield `None`, never a panic.
+
+use crate::TensorType;
 
 /// One wire-format field: its number and either a varint or a byte payload.
 enum Value<'a> {
@@ -51,12 +54,78 @@ fn fields(buf: &[u8]) -> Option<Vec<(u64, Value<'_>)>> {
     Some(out)
 }
 
-/// A decoded attribute value; only the kinds the summary shows.
+/// A decoded attribute value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attr {
     Str(String),
-    Type(&'static str),
+    Type(DataType),
     Int(i64),
+    Bool(bool),
+}
+
+/// A `tensorflow.DataType` code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataType(pub u64);
+
+impl DataType {
+    /// numpy-style name (`float32`, `string`).
+    pub fn name(self) -> &'static str {
+        tf_dtype_name(self.0)
+    }
+
+    /// The TFLite tensor type holding the same elements.
+    pub fn tensor_type(self) -> Option<TensorType> {
+        Some(match self.name() {
+            "float32" => TensorType::Float32,
+            "float64" => TensorType::Float64,
+            "int32" => TensorType::Int32,
+            "uint8" => TensorType::Uint8,
+            "int16" => TensorType::Int16,
+            "int8" => TensorType::Int8,
+            "string" => TensorType::String,
+            "int64" => TensorType::Int64,
+            "bool" => TensorType::Bool,
+            "float16" => TensorType::Float16,
+            "uint16" => TensorType::Uint16,
+            "uint32" => TensorType::Uint32,
+            "uint64" => TensorType::Uint64,
+            "complex64" => TensorType::Complex64,
+            "resource" => TensorType::Resource,
+            "variant" => TensorType::Variant,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for DataType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The node name (NodeDef field 1) of a serialised NodeDef.
+pub fn node_name(node_def: &[u8]) -> Option<String> {
+    fields(node_def)?
+        .into_iter()
+        .find_map(|(n, v)| match (n, v) {
+            (1, Value::Bytes(s)) => Some(String::from_utf8_lossy(s).into_owned()),
+            _ => None,
+        })
+}
+
+/// The op name (NodeDef field 2) of a serialised NodeDef.
+pub fn op_name(node_def: &[u8]) -> Option<String> {
+    fields(node_def)?
+        .into_iter()
+        .find_map(|(n, v)| match (n, v) {
+            (2, Value::Bytes(s)) => Some(String::from_utf8_lossy(s).into_owned()),
+            _ => None,
+        })
+}
+
+/// Looks up attribute `key`.
+pub fn attr<'a>(attrs: &'a [(String, Attr)], key: &str) -> Option<&'a Attr> {
+    attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
 /// The attributes of a serialised NodeDef (field 5: map<string, AttrValue>).
@@ -87,7 +156,8 @@ fn attr_value(buf: &[u8]) -> Option<Attr> {
     fields(buf)?.into_iter().find_map(|(n, v)| match (n, v) {
         (2, Value::Bytes(s)) => Some(Attr::Str(String::from_utf8_lossy(s).into_owned())),
         (3, Value::Varint(i)) => Some(Attr::Int(i as i64)),
-        (6, Value::Varint(t)) => Some(Attr::Type(tf_dtype_name(t))),
+        (5, Value::Varint(b)) => Some(Attr::Bool(b != 0)),
+        (6, Value::Varint(t)) => Some(Attr::Type(DataType(t))),
         _ => None,
     })
 }
@@ -149,7 +219,8 @@ mod tests {
         def.push(entry.len() as u8);
         def.extend_from_slice(&entry);
         let a = attrs(&def).unwrap();
-        assert_eq!(a, vec![("key_dtype".to_string(), Attr::Type("string"))]);
+        assert_eq!(a, vec![("key_dtype".to_string(), Attr::Type(DataType(7)))]);
+        assert_eq!(DataType(7).tensor_type(), Some(TensorType::String));
         assert!(attrs(&[0x2a, 50, 1]).is_none());
     }
 }
