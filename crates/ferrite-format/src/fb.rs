@@ -136,7 +136,7 @@ pub(crate) struct Table<'r, 'a> {
 }
 
 /// A scalar that can live in a table field or a vector.
-pub(crate) trait Scalar: Copy {
+pub trait Scalar: Copy {
     const SIZE: usize;
     fn from_le(b: &[u8]) -> Self;
     fn to_le(self, out: &mut Vec<u8>);

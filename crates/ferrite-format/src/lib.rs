@@ -6,6 +6,7 @@
 //! returned by [`Model::parse`] has all indices in range and all constant
 //! buffers sized for their tensors.
 
+pub mod build;
 mod builder;
 mod error;
 mod fb;
@@ -20,6 +21,7 @@ mod tensor;
 pub mod verify;
 
 pub use error::{FormatError, Result};
+pub use fb::Scalar;
 pub use model::{
     builtin_code, builtin_name, Buffer, Metadata, Model, Operator, OperatorCode, SignatureDef,
     SubGraph, TensorMap, CUSTOM_CODE, FILE_IDENTIFIER,
