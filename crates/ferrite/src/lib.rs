@@ -9,6 +9,8 @@
 //! # Ok::<(), ferrite::Error>(())
 //! ```
 
+#[cfg(feature = "ndarray")]
+mod arrays;
 mod error;
 mod signature;
 
