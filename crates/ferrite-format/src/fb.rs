@@ -2,12 +2,23 @@
 //!
 //! Every access checks offsets, alignment and lengths against the buffer, so
 //! decoding a table *is* verifying it: a hostile file yields `Malformed`, never
-//! an out-of-bounds read. A shared element budget stops files that point many
-//! offsets at the same large object from amplifying into huge allocations.
+//! an out-of-bounds read. A budget on the bytes decoding allocates, in
+//! proportion to the file size, stops files that point many offsets at the
+//! same object from amplifying into huge allocations.
 
 use std::cell::Cell;
 
 use crate::error::{FormatError, Result};
+
+/// Decoded bytes allowed per byte of file. Real models decode to under 7x
+/// their size; the writer's output to at most ~40x (an empty tensor table
+/// takes 8 bytes of file and a ~300-byte `Tensor`), so rewrites re-read.
+const BUDGET_PER_FILE_BYTE: u64 = 64;
+/// Decoded bytes allowed whatever the file size.
+const BUDGET_BASE: u64 = 1 << 20;
+/// What decoding any table costs, so shared tables without vectors still
+/// use up the budget.
+const TABLE_COST: u64 = 8;
 
 /// The buffer being decoded plus the remaining decode budget.
 pub(crate) struct Reader<'a> {
@@ -24,20 +35,23 @@ fn malformed(offset: usize, reason: impl Into<String>) -> FormatError {
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(buf: &'a [u8], element_budget: u64) -> Self {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        let budget = (buf.len() as u64)
+            .saturating_mul(BUDGET_PER_FILE_BYTE)
+            .saturating_add(BUDGET_BASE);
         Reader {
             buf,
-            budget: Cell::new(element_budget),
+            budget: Cell::new(budget),
         }
     }
 
-    /// Charges `n` decoded elements against the budget.
+    /// Charges `n` decoded bytes against the budget, before allocating them.
     pub(crate) fn charge(&self, n: u64, at: usize) -> Result<()> {
         let left = self.budget.get();
         if n > left {
             return Err(FormatError::LimitExceeded {
                 path: format!("byte {at}"),
-                what: "decoded elements (shared or repeated objects?)",
+                what: "decoded bytes (shared or repeated objects?)",
                 actual: n,
                 limit: left,
             });
@@ -96,7 +110,7 @@ impl<'a> Reader<'a> {
             return Err(malformed(pos, "table shorter than its vtable offset"));
         }
         self.bytes_at(pos, table_len)?;
-        self.charge(1, pos)?;
+        self.charge(TABLE_COST, pos)?;
         Ok(Table {
             r: self,
             pos,
@@ -235,7 +249,7 @@ impl<'r, 'a> Table<'r, 'a> {
                 if self.r.buf.get(start + len) != Some(&0) {
                     return Err(malformed(p, "string is not NUL-terminated"));
                 }
-                self.r.charge(len as u64 / 16 + 1, p)?;
+                self.r.charge(len as u64 + 1, p)?;
                 let s = std::str::from_utf8(&self.r.buf[start..start + len])
                     .map_err(|_| malformed(p, "string is not valid UTF-8"))?;
                 Ok(Some(s.to_owned()))
@@ -248,7 +262,7 @@ impl<'r, 'a> Table<'r, 'a> {
             None => Ok(None),
             Some(p) => {
                 let (start, len) = self.r.vector(p, T::SIZE)?;
-                self.r.charge(len as u64, p)?;
+                self.r.charge(len as u64 * T::SIZE as u64, p)?;
                 let raw = &self.r.buf[start..start + len * T::SIZE];
                 Ok(Some(raw.chunks_exact(T::SIZE).map(T::from_le).collect()))
             }
@@ -266,7 +280,9 @@ impl<'r, 'a> Table<'r, 'a> {
             return Ok(Vec::new());
         };
         let (start, len) = self.r.vector(p, 4)?;
-        self.r.charge(len as u64, p)?;
+        // Elements may be shared tables: charge what the Vec holds.
+        self.r
+            .charge(len as u64 * std::mem::size_of::<T>() as u64, p)?;
         let mut out = Vec::with_capacity(len);
         for i in 0..len {
             let item = self

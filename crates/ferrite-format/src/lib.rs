@@ -32,3 +32,6 @@ pub use tensor::{
     DimensionMetadata, Quantization, SparseIndices, Sparsity, Tensor, TensorType, VariantSubType,
 };
 pub use verify::Limits;
+
+#[cfg(test)]
+mod tests;

@@ -255,9 +255,7 @@ impl<'a> Model<'a> {
                 reason: format!("{} bytes is too short for a flatbuffer", bytes.len()),
             });
         }
-        // Every decoded element needs at least a byte of the file unless
-        // objects are shared; the budget bounds what sharing can amplify.
-        let reader = Reader::new(bytes, 2 * bytes.len() as u64 + 4096);
+        let reader = Reader::new(bytes);
         let root = reader.deref(0)?;
         let t = reader.table(root)?;
         let mut buffers = t.tables(4, "buffers", |b| {
