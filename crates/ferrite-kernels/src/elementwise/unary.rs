@@ -161,6 +161,7 @@ impl Kernel for Unary {
 }
 
 #[cfg(test)]
+#[allow(clippy::excessive_precision, clippy::approx_constant)] // reference values as printed
 mod tests {
     use super::*;
     use crate::elementwise::binary::tests::{
