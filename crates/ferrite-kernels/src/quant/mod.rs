@@ -1,6 +1,8 @@
 //! Quantization: QUANTIZE, DEQUANTIZE and fixed-point helpers.
 
-use crate::registry::Registration;
+use crate::registry::{reg, Registration};
+
+pub mod dequantize;
 
 /// This family's registry lines.
-pub static OPS: &[Registration] = &[];
+pub static OPS: &[Registration] = &[reg("DEQUANTIZE", 1, 6, dequantize::build)];
