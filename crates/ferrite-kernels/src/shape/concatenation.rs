@@ -1,7 +1,8 @@
-//! CONCATENATION along one axis (negative counts from the end). Rank-0
-//! inputs stack into a vector, as LiteRT does for constant scalars. The
-//! fused activation is applied to FLOAT32 outputs; quantized inputs must
-//! share the output's quantization (no requantization here).
+//! CONCATENATION along one axis (negative counts from the end), STRING
+//! included. Rank-0 inputs stack into a vector, as LiteRT does for constant
+//! scalars. The fused activation is applied to FLOAT32 outputs (LiteRT
+//! rejects any); quantized inputs must share the output's quantization (no
+//! requantization here).
 
 use super::strided::Runs;
 use super::util::{self, check_movable, check_same_quant, elements, one};
@@ -24,7 +25,7 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         _ => (0, Activation::None),
     };
     let out = spec.output(0)?;
-    check_movable(spec, out, false)?;
+    check_movable(spec, out, true)?;
     for i in 0..spec.inputs.len() {
         check_same_quant(spec, spec.input(i)?, out)?;
     }
@@ -238,5 +239,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out[0].data, vec![1, 1]);
+    }
+
+    #[test]
+    fn concatenates_strings_from_several_inputs() {
+        let a = T::strs(&[2, 1], &["a", "b"]);
+        let b = T::strs(&[2, 2], &["cc", "", "e", "ff"]);
+        let out = run_op(
+            build,
+            "CONCATENATION",
+            opts(1, 0),
+            &[Some(a), Some(b)],
+            &[T::out(DType::String)],
+        )
+        .unwrap();
+        assert_eq!(out[0].shape, vec![2, 3]);
+        assert_eq!(out[0].as_strs(), vec!["a", "cc", "", "b", "e", "ff"]);
     }
 }

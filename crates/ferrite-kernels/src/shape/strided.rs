@@ -198,7 +198,7 @@ impl<'a> Odometer<'a> {
 /// Sets `out[i] = src[offset + Σ i_d · stride_d]` where `i_d` are the
 /// row-major digits of `i` over `dims`. Checks up front that every read
 /// stays inside `src`, so the copy itself cannot fail.
-pub fn strided_copy<T: Copy + Send + Sync>(
+pub fn strided_copy<T: Pod + Send + Sync>(
     src: &[T],
     offset: isize,
     dims: &[Dim],
@@ -279,7 +279,7 @@ pub fn strided_copy<T: Copy + Send + Sync>(
 
 /// The transpose case of [`strided_copy`]: rows are consecutive in the
 /// source, columns jump by `inner.stride`. Copies `TILE × TILE` blocks.
-fn transpose_rows<T: Copy + Send + Sync>(
+fn transpose_rows<T: Pod + Send + Sync>(
     src: &[T],
     offset: isize,
     outer: &[Dim],
@@ -290,7 +290,8 @@ fn transpose_rows<T: Copy + Send + Sync>(
     let n = inner.size;
     let rows = out.len() / n;
     let r = outer[outer.len() - 1].size;
-    let per = rows_per_task(par, rows, n);
+    // Whole tiles per task, so no two tasks share source cache lines.
+    let per = rows_per_task(par, rows, n).next_multiple_of(TILE).min(rows);
     for_chunks(par, out, per * n, |task, chunk| {
         let mut od = Odometer::new(outer, offset, task * per);
         let mut done = 0;
@@ -304,10 +305,21 @@ fn transpose_rows<T: Copy + Send + Sync>(
                 let j1 = (j0 + TILE).min(n);
                 for t in 0..k {
                     let row = &mut chunk[(done + t) * n + j0..(done + t) * n + j1];
-                    let mut s = base + t as isize + j0 as isize * inner.stride;
-                    for o in row.iter_mut() {
-                        *o = src[s as usize];
-                        s += inner.stride;
+                    let at = base + t as isize + j0 as isize * inner.stride;
+                    if inner.stride > 0 {
+                        // Forward columns: an iterator avoids per-element checks.
+                        for (o, &v) in row
+                            .iter_mut()
+                            .zip(src[at as usize..].iter().step_by(inner.stride as usize))
+                        {
+                            *o = v;
+                        }
+                    } else {
+                        let mut s = at;
+                        for o in row.iter_mut() {
+                            *o = src[s as usize];
+                            s += inner.stride;
+                        }
                     }
                 }
             }
