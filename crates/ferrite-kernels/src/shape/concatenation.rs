@@ -145,15 +145,15 @@ mod tests {
         .unwrap();
         assert_eq!(out[0].shape, vec![3, 2]);
         assert_eq!(out[0].as_i32(), vec![1, 2, 3, 4, 5, 6]);
-        let big_a: Vec<f32> = (0..64 * 1024).map(|v| v as f32).collect();
-        let big_b: Vec<f32> = (0..64 * 512).map(|v| -(v as f32)).collect();
+        let big_a: Vec<f32> = (0..128 * 1024).map(|v| v as f32).collect();
+        let big_b: Vec<f32> = (0..128 * 512).map(|v| -(v as f32)).collect();
         let out = run_op_threads(
             build,
             "CONCATENATION",
             opts(1, 0),
             &[
-                Some(T::f32(&[64, 1024], &big_a)),
-                Some(T::f32(&[64, 512], &big_b)),
+                Some(T::f32(&[128, 1024], &big_a)),
+                Some(T::f32(&[128, 512], &big_b)),
             ],
             &[T::out(DType::Float32)],
             2,
@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(got[1023], 1023.0);
         assert_eq!(got[1024], -0.0);
         assert_eq!(got[1536], 1024.0);
-        assert_eq!(got[64 * 1536 - 1], -(64.0 * 512.0 - 1.0));
+        assert_eq!(got[128 * 1536 - 1], -(128.0 * 512.0 - 1.0));
     }
 
     #[test]

@@ -117,19 +117,19 @@ impl Movement for ConstPad {
             Some(b) => bytemuck::pod_read_unaligned(b),
             None => return invalid("pad value does not match the element size"),
         };
-        // Merge trailing unpadded dimensions into the one before them.
-        let mut dims = self.dims.clone();
-        while dims.len() >= 2 {
-            let last = dims[dims.len() - 1];
-            if last.before != 0 || last.after != 0 {
-                break;
+        // An unpadded dimension folds into the one before it (the pair is a
+        // single dimension with scaled padding), so NHWC spatial padding
+        // copies whole W·C rows and channel padding has one outer dimension.
+        let mut dims: Vec<PadDim> = Vec::with_capacity(self.dims.len());
+        for &d in &self.dims {
+            match dims.last_mut() {
+                Some(prev) if d.before == 0 && d.after == 0 => {
+                    prev.size *= d.size;
+                    prev.before *= d.size;
+                    prev.after *= d.size;
+                }
+                _ => dims.push(d),
             }
-            dims.pop();
-            let n = dims.len();
-            let prev = &mut dims[n - 1];
-            prev.size *= last.size;
-            prev.before *= last.size;
-            prev.after *= last.size;
         }
         let Some(&inner) = dims.last() else {
             // Rank 0: the single element.
@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn image_style_padding_matches_naive() {
-        let (n, h, w, c) = (2, 33, 35, 16);
+        let (n, h, w, c) = (2, 65, 67, 16);
         let data: Vec<f32> = (0..n * h * w * c).map(|v| v as f32).collect();
         let pads = [0, 0, 1, 2, 2, 1, 0, 0];
         for threads in [1, 2] {

@@ -10,8 +10,9 @@ use super::util::Movement;
 use crate::api::{invalid, KResult};
 use crate::parallel::Parallel;
 
-/// Outputs with fewer elements than this stay on the calling thread.
-const PAR_MIN_ELEMENTS: usize = 1 << 15;
+/// Outputs with fewer elements than this stay on the calling thread: the
+/// copies are memory-bound, so splitting only pays off for large tensors.
+const PAR_MIN_ELEMENTS: usize = 1 << 17;
 
 /// Tile edge of the blocked 2-D transpose.
 const TILE: usize = 16;
@@ -455,9 +456,9 @@ mod tests {
             0,
             &[Dim::new(2, 67 * 45), Dim::new(45, 1), Dim::new(67, 45)],
         );
-        check(300 * 257, 0, &[Dim::new(257, 1), Dim::new(300, 257)]);
+        check(600 * 257, 0, &[Dim::new(257, 1), Dim::new(600, 257)]);
         // Large enough to run in parallel with contiguous rows.
-        check(1 << 17, 0, &[Dim::new(256, 512), Dim::new(256, 1)]);
+        check(1 << 19, 0, &[Dim::new(512, 1024), Dim::new(512, 1)]);
         // Scalars and empty outputs.
         check(3, 2, &[]);
         check(3, 0, &[Dim::new(0, 1), Dim::new(3, 1)]);
@@ -486,11 +487,12 @@ mod tests {
         gather_rows(&a, &[2, 0], 2, &mut g, &par).unwrap();
         assert_eq!(g, [3, 4, 1, 2]);
         assert!(gather_rows(&a, &[3, 0], 2, &mut g, &par).is_err());
-        let big: Vec<u32> = (0..1 << 16).collect();
-        let starts: Vec<usize> = (0..256).rev().map(|r| r * 256).collect();
-        let mut out = vec![0; 1 << 16];
+        let big: Vec<u32> = (0..1 << 18).collect();
+        let starts: Vec<usize> = (0..1024).rev().map(|r| r * 256).collect();
+        let mut out = vec![0; 1 << 18];
         gather_rows(&big, &starts, 256, &mut out, &par).unwrap();
-        assert_eq!(&out[..3], &[255 * 256, 255 * 256 + 1, 255 * 256 + 2]);
-        assert_eq!(out[256], 254 * 256);
+        assert_eq!(&out[..3], &[1023 * 256, 1023 * 256 + 1, 1023 * 256 + 2]);
+        assert_eq!(out[256], 1022 * 256);
+        assert_eq!(out[(1 << 18) - 1], 255);
     }
 }
