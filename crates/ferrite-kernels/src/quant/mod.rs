@@ -1,8 +1,9 @@
 //! Quantization: QUANTIZE, DEQUANTIZE and fixed-point helpers.
 
+use crate::registry::{reg, Registration};
+
+pub mod dequantize;
 pub mod fixedpoint;
 
-use crate::registry::Registration;
-
 /// This family's registry lines.
-pub static OPS: &[Registration] = &[];
+pub static OPS: &[Registration] = &[reg("DEQUANTIZE", 1, 6, dequantize::build)];
