@@ -1,0 +1,89 @@
+//! MAX_POOL_2D on float32 NHWC: the largest input pixel of each clipped
+//! window (padding never wins), then the fused activation clamps.
+
+use super::window::{clamp, parse, PoolParams};
+use crate::api::*;
+
+struct MaxPool {
+    p: PoolParams,
+}
+
+pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
+    Ok(Box::new(MaxPool { p: parse(spec)? }))
+}
+
+impl Kernel for MaxPool {
+    fn output_shapes(&self, inputs: &[Option<ShapeArg<'_>>]) -> KResult<Option<Vec<Vec<usize>>>> {
+        self.p.output_shapes(inputs)
+    }
+
+    fn eval(&self, io: &mut EvalIo<'_, '_>) -> KResult<()> {
+        let x = io.input(0)?;
+        let g = self.p.geometry(x.shape)?;
+        let input = x.f32()?;
+        let (lo, hi) = (self.p.lo, self.p.hi);
+        let (w, c) = (g.in_w, g.ch);
+        self.p.for_each_pixel(
+            &g,
+            io.par,
+            io.outputs[0].f32()?,
+            |(y0, y1), (x0, x1), px| {
+                // LiteRT starts from the lowest finite float, so an empty window
+                // gives that value (before the clamp).
+                px.fill(f32::MIN);
+                for y in y0..y1 {
+                    for xx in x0..x1 {
+                        let at = (y * w + xx) * c;
+                        for (o, &v) in px.iter_mut().zip(&input[at..at + c]) {
+                            *o = if v > *o { v } else { *o };
+                        }
+                    }
+                }
+                for o in px.iter_mut() {
+                    *o = clamp(*o, lo, hi);
+                }
+            },
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::run_pool;
+
+    fn input() -> Vec<f32> {
+        (0..50)
+            .map(|v| ((v * 37 % 23) as f32) * 0.25 - 2.0)
+            .collect()
+    }
+
+    #[test]
+    fn matches_tensorflow_same_and_valid() {
+        // Expected values from tf.nn.max_pool2d in TF 2.21.
+        let y = run_pool(super::build, &input(), &[1, 5, 5, 2], 0, 3, 3, 2, 2, 0);
+        assert_eq!(y.0, vec![1, 3, 3, 2]);
+        let want = [
+            -0.25, 3.25, 2.25, 3.25, 3.5, 1.25, 0.75, 3.25, 3.25, 3.25, 3.5, 2.25, 1.25, 3.5, 3.25,
+            1.5, 3.25, 2.75,
+        ];
+        assert_eq!(y.1, want);
+        let y = run_pool(super::build, &input(), &[1, 5, 5, 2], 1, 2, 2, 1, 1, 0);
+        assert_eq!(y.0, vec![1, 4, 4, 2]);
+        let want = [
+            -0.25, 3.25, 1.0, 3.25, 2.25, 0.0, 3.5, 1.25, 0.25, 3.25, 1.5, 3.25, 2.75, 0.5, 3.5,
+            1.75, 0.75, 3.0, 2.0, -0.25, 3.25, 1.0, 3.25, 2.25, 1.25, 3.5, 2.5, 0.25, 3.25, 1.5,
+            3.25, 2.75,
+        ];
+        assert_eq!(y.1, want);
+    }
+
+    #[test]
+    fn relu_n1_to_1_and_nan() {
+        let x = [-3.0, 0.5, f32::NAN, 2.0];
+        // 1x2x2x1, VALID 1x1/1 with RELU_N1_TO_1 (2): NaN is skipped by the
+        // comparison, so its window holds the lowest float, clamped to -1.
+        let y = run_pool(super::build, &x, &[1, 2, 2, 1], 1, 1, 1, 1, 1, 2);
+        assert_eq!(y.1, vec![-1.0, 0.5, -1.0, 1.0]);
+    }
+}
