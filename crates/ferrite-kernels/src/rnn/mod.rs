@@ -2,6 +2,7 @@
 
 use crate::registry::{reg, Registration};
 
+pub mod lstm_math;
 pub mod unidirectional_sequence_lstm;
 
 /// This family's registry lines.

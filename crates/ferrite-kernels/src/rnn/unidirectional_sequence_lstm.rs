@@ -21,6 +21,7 @@
 //! products use eight partial sums, so sums differ from LiteRT's sequential
 //! ones by rounding only.
 
+use super::lstm_math::{dot, input_projection, normalize, sigmoid};
 use crate::api::*;
 use crate::common::Activation;
 use ferrite_format::options::UnidirectionalSequenceLSTMOptions;
@@ -308,13 +309,13 @@ impl Kernel for Lstm {
                     hidden[j] = go[j] * self.act.apply(cs[j]);
                 }
                 if self.projection {
-                    for r in 0..o {
+                    for (r, hr) in h.iter_mut().enumerate() {
                         let init = if self.proj_bias { w.proj_b[r] } else { 0.0 };
                         let mut v = init + dot(&w.proj_w[r * c..(r + 1) * c], &hidden);
                         if self.proj_clip > 0.0 {
                             v = v.min(self.proj_clip).max(-self.proj_clip);
                         }
-                        h[r] = v;
+                        *hr = v;
                     }
                 } else {
                     h.copy_from_slice(&hidden[..o]);
@@ -403,123 +404,9 @@ impl Lstm {
     }
 }
 
-#[inline]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-/// LiteRT's MeanStddevNormalization: (v - mean) / sqrt(variance + 1e-8),
-/// sums taken in order.
-fn normalize(v: &mut [f32]) {
-    let n = v.len() as f32;
-    let mut sum = 0.0f32;
-    for &x in v.iter() {
-        sum += x;
-    }
-    let mean = sum / n;
-    let mut sq = 0.0f32;
-    for &x in v.iter() {
-        let d = x - mean;
-        sq += d * d;
-    }
-    let inv = 1.0 / (sq / n + 1e-8).sqrt();
-    for x in v.iter_mut() {
-        *x = (*x - mean) * inv;
-    }
-}
-
-/// A dot product with eight partial sums, which the compiler vectorises.
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
-}
-
-/// Below this many multiply-adds the GEMM's setup costs more than it saves.
-const GEMM_MIN_WORK: usize = 1 << 15;
-
-/// dst[r, col0 + j] = W[j, :] · x[r, :] for r < rows, j < cells, where dst
-/// rows are `width` apart.
-#[allow(clippy::too_many_arguments)]
-fn input_projection(
-    par: &crate::Parallel,
-    x: &[f32],
-    w: &[f32],
-    dst: &mut [f32],
-    rows: usize,
-    k: usize,
-    cells: usize,
-    col0: usize,
-    width: usize,
-) -> KResult<()> {
-    if x.len() != rows * k
-        || w.len() != cells * k
-        || dst.len() != rows * width
-        || col0 + cells > width
-    {
-        return invalid("LSTM input projection sizes disagree");
-    }
-    if rows == 0 || cells == 0 {
-        return Ok(());
-    }
-    if rows * cells * k < GEMM_MIN_WORK || k == 0 {
-        for r in 0..rows {
-            let xr = &x[r * k..(r + 1) * k];
-            for j in 0..cells {
-                dst[r * width + col0 + j] = dot(&w[j * k..(j + 1) * k], xr);
-            }
-        }
-        return Ok(());
-    }
-    let parallelism = par.gemm_parallelism();
-    let out = &mut dst[col0..];
-    par.install(|| {
-        // SAFETY: the sizes were checked above. dst is rows x cells with row
-        // stride `width` starting at col0: its last element is at
-        // (rows-1)*width + cells-1 < rows*width - col0 = out.len(). lhs = x
-        // is rows x k row-major (x.len() == rows*k); rhs = Wᵀ is k x cells
-        // with row stride 1 and column stride k (w.len() == cells*k). The
-        // three buffers do not overlap (dst is borrowed mutably).
-        unsafe {
-            gemm::gemm(
-                rows,
-                cells,
-                k,
-                out.as_mut_ptr(),
-                1,
-                width as isize,
-                false,
-                x.as_ptr(),
-                1,
-                k as isize,
-                w.as_ptr(),
-                k as isize,
-                1,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            )
-        }
-    });
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::lstm_math::tests::val;
     use super::*;
     use crate::Parallel;
 
@@ -538,13 +425,6 @@ mod tests {
         proj_clip: f32,
         /// Scale of the initial states (0: zeros).
         state: f64,
-    }
-
-    /// Deterministic tensor contents, reproduced by the numpy reference.
-    fn val(id: usize, n: usize, scale: f64) -> Vec<f32> {
-        (0..n)
-            .map(|i| ((id as f64 * 7.3 + i as f64 * 1.7).sin() * scale) as f32)
-            .collect()
     }
 
     /// Builds the 24 inputs of `cfg`, runs the op and returns its output.
@@ -692,27 +572,27 @@ mod tests {
         close(
             &run(&BASIC).unwrap(),
             &[
-                -0.052475419,
+                -0.05247542,
                 -0.035144918,
-                0.040645106,
-                0.11174437,
+                0.040645104,
+                0.111744374,
                 -0.024138764,
-                -0.16871739,
+                -0.1687174,
                 -0.10871458,
-                0.20550411,
-                0.091136371,
+                0.20550412,
+                0.09113637,
                 -0.20502375,
                 -0.19820602,
                 0.17896411,
                 0.16424248,
-                0.090811955,
-                -0.093395083,
+                0.09081195,
+                -0.093395084,
                 -0.09569161,
-                0.16897211,
-                0.23267696,
-                0.044518061,
-                -0.088526235,
-                0.10650504,
+                0.1689721,
+                0.23267697,
+                0.04451806,
+                -0.088526234,
+                0.106505044,
                 0.16029845,
                 0.10442741,
                 0.028287979,
@@ -733,22 +613,22 @@ mod tests {
         close(
             &run(&cfg).unwrap(),
             &[
-                0.044624651,
+                0.044624653,
                 0.05027922,
-                -0.11770208,
+                -0.117702074,
                 -0.16132967,
                 0.26057893,
-                -0.037056422,
-                -0.065312581,
-                -0.017834085,
+                -0.037056424,
+                -0.06531258,
+                -0.017834086,
                 0.27667367,
                 -0.10274489,
                 -0.12394184,
                 -0.057158682,
                 0.24264148,
-                0.072621978,
+                0.07262198,
                 -0.1824455,
-                -0.1008643,
+                -0.100864306,
                 0.13577662,
                 0.011913341,
                 0.10207177,
@@ -779,63 +659,19 @@ mod tests {
             &run(&cfg).unwrap(),
             &[
                 -0.28082713,
-                0.056593343,
+                0.056593344,
                 0.3,
                 -0.06246441,
                 0.19962521,
                 0.3,
-                -0.20077733,
-                -0.0049320544,
+                -0.20077732,
+                -0.0049320543,
                 0.13794814,
                 -0.17035358,
                 0.14800486,
                 0.3,
             ],
         );
-    }
-
-    #[test]
-    fn gemm_input_projection_matches_the_loop() {
-        // Large enough for the GEMM path; compare with a direct loop.
-        let (rows, k, cells, width) = (64, 48, 40, 160);
-        let x = val(1, rows * k, 1.0);
-        let w = val(2, cells * k, 0.5);
-        let mut dst = vec![7.0f32; rows * width];
-        input_projection(
-            &Parallel::new(2).unwrap(),
-            &x,
-            &w,
-            &mut dst,
-            rows,
-            k,
-            cells,
-            40,
-            width,
-        )
-        .unwrap();
-        for r in 0..rows {
-            for j in 0..width {
-                let got = dst[r * width + j];
-                if (40..80).contains(&j) {
-                    let want: f32 = (0..k).map(|q| w[(j - 40) * k + q] * x[r * k + q]).sum();
-                    assert!((got - want).abs() < 1e-4, "{got} vs {want}");
-                } else {
-                    assert_eq!(got, 7.0, "columns outside the block are untouched");
-                }
-            }
-        }
-        assert!(input_projection(
-            &Parallel::single(),
-            &x,
-            &w,
-            &mut dst,
-            rows,
-            k + 1,
-            cells,
-            40,
-            width
-        )
-        .is_err());
     }
 
     #[test]
