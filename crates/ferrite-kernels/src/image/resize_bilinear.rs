@@ -101,8 +101,8 @@ impl Kernel for ResizeBilinear {
                     &input[cc..cc + c],
                     &input[d..d + c],
                 );
-                for k in 0..c {
-                    px[k] = a[k] * s00 + bb[k] * s01 + cc[k] * s10 + d[k] * s11;
+                for ((((o, &a), &b), &cc), &d) in px.iter_mut().zip(a).zip(bb).zip(cc).zip(d) {
+                    *o = a * s00 + b * s01 + cc * s10 + d * s11;
                 }
             }
         });

@@ -2,7 +2,7 @@
 //! order and divided by the number of input pixels it covers (padding does
 //! not count), as LiteRT does; then the fused activation clamps.
 
-use super::window::{clamp, parse, PoolParams};
+use super::window::{clamp, fold_rows, parse, PoolParams};
 use crate::api::*;
 
 struct AveragePool {
@@ -33,14 +33,8 @@ impl Kernel for AveragePool {
             io.outputs[0].f32()?,
             |(y0, y1), (x0, x1), px| {
                 px.fill(0.0);
-                for y in y0..y1 {
-                    for xx in x0..x1 {
-                        let at = (y * w + xx) * c;
-                        for (o, &v) in px.iter_mut().zip(&input[at..at + c]) {
-                            *o += v;
-                        }
-                    }
-                }
+                let taps = (y0..y1).flat_map(|y| (x0..x1).map(move |xx| (y * w + xx) * c));
+                fold_rows(px, input, taps, |a, v| a + v);
                 let count = (y1 - y0) * (x1 - x0);
                 if count == 0 {
                     empty.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -1,7 +1,7 @@
 //! L2_POOL_2D on float32 NHWC: sqrt(mean of squares) over the clipped
 //! window, squares summed in (row, column) order as LiteRT does.
 
-use super::window::{clamp, parse, PoolParams};
+use super::window::{clamp, fold_rows, parse, PoolParams};
 use crate::api::*;
 
 struct L2Pool {
@@ -30,14 +30,8 @@ impl Kernel for L2Pool {
             io.outputs[0].f32()?,
             |(y0, y1), (x0, x1), px| {
                 px.fill(0.0);
-                for y in y0..y1 {
-                    for xx in x0..x1 {
-                        let at = (y * w + xx) * c;
-                        for (o, &v) in px.iter_mut().zip(&input[at..at + c]) {
-                            *o += v * v;
-                        }
-                    }
-                }
+                let taps = (y0..y1).flat_map(|y| (x0..x1).map(move |xx| (y * w + xx) * c));
+                fold_rows(px, input, taps, |a, v| a + v * v);
                 let count = (y1 - y0) * (x1 - x0);
                 if count == 0 {
                     empty.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -1,7 +1,7 @@
 //! MAX_POOL_2D on float32 NHWC: the largest input pixel of each clipped
 //! window (padding never wins), then the fused activation clamps.
 
-use super::window::{clamp, parse, PoolParams};
+use super::window::{clamp, fold_rows, parse, PoolParams};
 use crate::api::*;
 
 struct MaxPool {
@@ -31,14 +31,8 @@ impl Kernel for MaxPool {
                 // LiteRT starts from the lowest finite float, so an empty window
                 // gives that value (before the clamp).
                 px.fill(f32::MIN);
-                for y in y0..y1 {
-                    for xx in x0..x1 {
-                        let at = (y * w + xx) * c;
-                        for (o, &v) in px.iter_mut().zip(&input[at..at + c]) {
-                            *o = if v > *o { v } else { *o };
-                        }
-                    }
-                }
+                let taps = (y0..y1).flat_map(|y| (x0..x1).map(move |xx| (y * w + xx) * c));
+                fold_rows(px, input, taps, |a, v| if v > a { v } else { a });
                 for o in px.iter_mut() {
                     *o = clamp(*o, lo, hi);
                 }

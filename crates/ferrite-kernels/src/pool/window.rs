@@ -182,8 +182,45 @@ impl PoolParams {
     }
 }
 
+/// Columns accumulated in registers at once by [`fold_rows`].
+const BLOCK: usize = 16;
+
+/// `out[j] = f(out[j], input[row + j])` for every row offset in `rows`, in
+/// the order given, per column: the same arithmetic as a plain loop, but 16
+/// columns at a time stay in registers across all rows.
+#[inline]
+pub fn fold_rows<T: Copy, A: Copy, R: Iterator<Item = usize> + Clone>(
+    out: &mut [A],
+    input: &[T],
+    rows: R,
+    f: impl Fn(A, T) -> A,
+) {
+    let n = out.len();
+    let mut c0 = 0;
+    while c0 + BLOCK <= n {
+        let block: &mut [A; BLOCK] = (&mut out[c0..c0 + BLOCK]).try_into().expect("block");
+        let mut acc = *block;
+        for r in rows.clone() {
+            let xs: &[T; BLOCK] = input[r + c0..r + c0 + BLOCK].try_into().expect("block");
+            for j in 0..BLOCK {
+                acc[j] = f(acc[j], xs[j]);
+            }
+        }
+        *block = acc;
+        c0 += BLOCK;
+    }
+    if c0 < n {
+        let tail = &mut out[c0..];
+        for r in rows {
+            for (a, &x) in tail.iter_mut().zip(&input[r + c0..r + n]) {
+                *a = f(*a, x);
+            }
+        }
+    }
+}
+
 /// Below this much work (elements touched) threads cost more than they save.
-pub const MIN_PARALLEL_WORK: usize = 1 << 15;
+pub const MIN_PARALLEL_WORK: usize = 1 << 16;
 
 /// Runs `f(i, chunk)` over `chunk`-sized pieces of `out`, on the thread pool
 /// when there is enough `work` to share.
@@ -243,6 +280,22 @@ mod tests {
         // ... or an error when clearly negative.
         assert!(params(false, 5, 1).geometry(&[1, 2, 2, 1]).is_err());
         assert!(params(true, 2, 2).geometry(&[1, 4, 4]).is_err());
+    }
+
+    #[test]
+    fn fold_rows_matches_a_plain_loop() {
+        // 37 columns: two register blocks and a tail; rows out of order.
+        let input: Vec<f32> = (0..5 * 40).map(|v| (v * 13 % 17) as f32 - 8.0).collect();
+        let rows = [80usize, 0, 160, 40];
+        let mut out = vec![1.0f32; 37];
+        fold_rows(&mut out, &input, rows.iter().copied(), |a, v| a * 0.5 + v);
+        for (j, &o) in out.iter().enumerate() {
+            let mut a = 1.0f32;
+            for r in rows {
+                a = a * 0.5 + input[r + j];
+            }
+            assert_eq!(o, a);
+        }
     }
 
     #[test]

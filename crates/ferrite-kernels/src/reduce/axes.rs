@@ -5,7 +5,7 @@
 
 use crate::api::*;
 use crate::parallel::Parallel;
-use crate::pool::window::for_chunks;
+use crate::pool::window::{fold_rows, for_chunks};
 
 /// The values of an axis tensor (int32 or int64, scalar or 1-D).
 pub fn axis_values(arg: &ShapeArg<'_>) -> KResult<Option<Vec<i64>>> {
@@ -108,15 +108,11 @@ impl Plan {
             // [reduced, kept] (e.g. a global average pool): split columns.
             [(rows, true), (cols, false)] => {
                 let (rows, cols) = (*rows, *cols);
-                let chunk = cols.div_ceil(par.threads()).next_multiple_of(16);
+                // Threads share whole cache lines of columns, at least 64.
+                let chunk = cols.div_ceil(par.threads()).max(64).next_multiple_of(16);
                 for_chunks(par, out, chunk, work, |i, o| {
                     let c0 = i * chunk;
-                    for r in 0..rows {
-                        let xs = &input[r * cols + c0..r * cols + c0 + o.len()];
-                        for (a, &x) in o.iter_mut().zip(xs) {
-                            *a = f(*a, x);
-                        }
-                    }
+                    fold_rows(o, input, (0..rows).map(|r| r * cols + c0), &f);
                 });
             }
             _ => fold_slab(dims, input, out, &f),
@@ -236,10 +232,10 @@ mod tests {
     #[test]
     fn threaded_paths_match_single_thread() {
         // Big enough to take both threaded paths: [kept, ...] and [R, K].
-        let x: Vec<f32> = (0..40 * 40 * 48).map(|i| (i % 13) as f32 * 0.5).collect();
+        let x: Vec<f32> = (0..40 * 40 * 160).map(|i| (i % 13) as f32 * 0.5).collect();
         for (shape, axes) in [
-            (&[1usize, 40, 40, 48][..], &[1usize, 2][..]),
-            (&[40, 40, 48][..], &[1][..]),
+            (&[1usize, 40, 40, 160][..], &[1usize, 2][..]),
+            (&[40, 40, 160][..], &[1][..]),
         ] {
             let mut results = Vec::new();
             for threads in [1, 2] {
