@@ -21,6 +21,20 @@ mod tests {
         assert_eq!(y, vec![1.0, 1.5, 2.0, 2.5, 7.0, 7.5, 8.0, 8.5]);
         let (_, y) = run_f32(super::build, &[], &[0, 2], &[0], false);
         assert_eq!(y, vec![f32::MIN; 2]);
+        // A NaN replaces the running maximum and the next value replaces
+        // it (LiteRT's MaxOp), so only a trailing NaN survives.
+        let (_, y) = run_f32(
+            super::build,
+            &[1.0, f32::NAN, 0.5, 2.0, f32::NAN],
+            &[5],
+            &[0],
+            false,
+        );
+        assert!(y[0].is_nan());
+        let (_, y) = run_f32(super::build, &[1.0, f32::NAN, 0.5], &[3], &[0], false);
+        assert_eq!(y, vec![0.5]);
+        let (s, y) = run_f32(super::build, &[-0.0, 3.0], &[2], &[], false);
+        assert_eq!((s, y[0].is_sign_negative()), (vec![2], true));
         let (_, y) = run_i64(super::build, &[-4, 9, -1, 3], &[2, 2], &[1], false);
         assert_eq!(y, vec![9, 3]);
         let (_, y) = run_op(

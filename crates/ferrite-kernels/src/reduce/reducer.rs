@@ -101,6 +101,15 @@ impl Kernel for Reducer {
         let plan = Plan::new(x.shape, &axes);
         let par = io.par;
         let out = &mut io.outputs[0];
+        // No axes: LiteRT copies (MEAN still divides by 1).
+        if axes.is_empty() && self.op != ReduceOp::Mean {
+            let o = out.bytes_mut();
+            if o.len() != x.data.len() {
+                return invalid("reduction output size differs from input");
+            }
+            o.copy_from_slice(x.data);
+            return Ok(());
+        }
         use ReduceOp::*;
         match (self.op, self.dtype) {
             (Mean, DType::Float32) => {
@@ -171,22 +180,24 @@ impl Kernel for Reducer {
     }
 }
 
-/// `in > cur ? in : cur`, as LiteRT's float reducer (a NaN input is skipped).
+/// `cur > in ? cur : in`, as LiteRT's optimized MaxOp: a NaN input replaces
+/// the running value (and is replaced by the next input).
 #[inline(always)]
 fn max_f32(cur: f32, v: f32) -> f32 {
-    if v > cur {
-        v
-    } else {
+    if cur > v {
         cur
+    } else {
+        v
     }
 }
 
+/// `cur < in ? cur : in`, LiteRT's MinOp.
 #[inline(always)]
 fn min_f32(cur: f32, v: f32) -> f32 {
-    if v < cur {
-        v
-    } else {
+    if cur < v {
         cur
+    } else {
+        v
     }
 }
 
