@@ -65,7 +65,7 @@ impl Kernel for ResizeBilinear {
     fn eval(&self, io: &mut EvalIo<'_, '_>) -> KResult<()> {
         let x = io.input(0)?;
         let out = &mut io.outputs[0];
-        let [_, ih, iw, c, oh, ow] = dims(&x, out.shape)?;
+        let [_, ih, iw, c, oh, ow] = dims(&x, out, 4)?;
         let input = x.f32()?;
         let o = out.f32()?;
         if o.is_empty() {

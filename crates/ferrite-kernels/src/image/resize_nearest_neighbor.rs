@@ -78,7 +78,7 @@ impl Kernel for ResizeNearest {
     fn eval(&self, io: &mut EvalIo<'_, '_>) -> KResult<()> {
         let x = io.input(0)?;
         let out = &mut io.outputs[0];
-        let [_, ih, iw, c, oh, ow] = dims(&x, out.shape)?;
+        let [_, ih, iw, c, oh, ow] = dims(&x, out, self.elem)?;
         let o = out.bytes_mut();
         if o.is_empty() {
             return Ok(());

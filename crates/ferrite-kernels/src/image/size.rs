@@ -48,10 +48,19 @@ pub fn output_shape(inputs: &[Option<ShapeArg<'_>>]) -> KResult<Option<Vec<Vec<u
     Ok(Some(vec![vec![b, nh, nw, c]]))
 }
 
-/// (batch, in_h, in_w, depth, out_h, out_w) at eval time.
-pub fn dims(x: &TensorRef<'_>, out: &[usize]) -> KResult<[usize; 6]> {
-    match (x.shape, out) {
-        (&[b, h, w, c], &[_, oh, ow, _]) => Ok([b, h, w, c, oh, ow]),
-        _ => invalid("resize shapes are not 4-D"),
+/// (batch, in_h, in_w, depth, out_h, out_w) at eval time, checked against
+/// the buffer lengths (in bytes, `elem` per element).
+pub fn dims(x: &TensorRef<'_>, out: &TensorMut<'_>, elem: usize) -> KResult<[usize; 6]> {
+    match (x.shape, out.shape) {
+        (&[b, h, w, c], &[ob, oh, ow, oc])
+            if ob == b
+                && oc == c
+                && x.data.len() == b * h * w * c * elem
+                && out.buf.bytes().len() == b * oh * ow * c * elem
+                && (h > 0 && w > 0 || b * oh * ow * c == 0) =>
+        {
+            Ok([b, h, w, c, oh, ow])
+        }
+        _ => invalid("resize shapes or buffers are inconsistent"),
     }
 }

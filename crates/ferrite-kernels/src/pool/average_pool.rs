@@ -20,8 +20,10 @@ impl Kernel for AveragePool {
 
     fn eval(&self, io: &mut EvalIo<'_, '_>) -> KResult<()> {
         let x = io.input(0)?;
-        let g = self.p.geometry(x.shape)?;
         let input = x.f32()?;
+        let g = self
+            .p
+            .eval_geometry(x.shape, input.len(), io.outputs[0].num_elements())?;
         let (lo, hi) = (self.p.lo, self.p.hi);
         let (w, c) = (g.in_w, g.ch);
         // A window entirely in padding has nothing to average; LiteRT's

@@ -19,8 +19,10 @@ impl Kernel for L2Pool {
 
     fn eval(&self, io: &mut EvalIo<'_, '_>) -> KResult<()> {
         let x = io.input(0)?;
-        let g = self.p.geometry(x.shape)?;
         let input = x.f32()?;
+        let g = self
+            .p
+            .eval_geometry(x.shape, input.len(), io.outputs[0].num_elements())?;
         let (lo, hi) = (self.p.lo, self.p.hi);
         let (w, c) = (g.in_w, g.ch);
         let empty = std::sync::atomic::AtomicBool::new(false);

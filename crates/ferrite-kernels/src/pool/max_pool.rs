@@ -19,8 +19,10 @@ impl Kernel for MaxPool {
 
     fn eval(&self, io: &mut EvalIo<'_, '_>) -> KResult<()> {
         let x = io.input(0)?;
-        let g = self.p.geometry(x.shape)?;
         let input = x.f32()?;
+        let g = self
+            .p
+            .eval_geometry(x.shape, input.len(), io.outputs[0].num_elements())?;
         let (lo, hi) = (self.p.lo, self.p.hi);
         let (w, c) = (g.in_w, g.ch);
         self.p.for_each_pixel(
@@ -79,5 +81,57 @@ mod tests {
         // comparison, so its window holds the lowest float, clamped to -1.
         let y = run_pool(super::build, &x, &[1, 2, 2, 1], 1, 1, 1, 1, 1, 2);
         assert_eq!(y.1, vec![-1.0, 0.5, -1.0, 1.0]);
+    }
+
+    #[test]
+    fn inconsistent_buffers_are_an_error_not_a_panic() {
+        use crate::api::*;
+        let options = BuiltinOptions::Pool2DOptions(ferrite_format::options::Pool2DOptions {
+            padding: 1,
+            stride_w: 1,
+            stride_h: 1,
+            filter_width: 2,
+            filter_height: 2,
+            fused_activation_function: 0,
+        });
+        let t = TensorSpec {
+            name: "x",
+            dtype: DType::Float32,
+            shape: &[1, 2, 2, 1],
+            quant: None,
+            data: None,
+        };
+        let spec = OpSpec {
+            code: 0,
+            name: "MAX_POOL_2D",
+            version: 1,
+            options: &options,
+            options2: &Default::default(),
+            custom_options: None,
+            inputs: &[Some(t)],
+            outputs: &[t],
+        };
+        let k = super::build(&spec).unwrap();
+        let x = [1.0f32; 4];
+        let mut buf = AlignedBuf::default();
+        buf.resize(4 * 4); // room for 4 outputs, but the shape says 1
+        let inputs = [Some(TensorRef {
+            dtype: DType::Float32,
+            shape: &[1, 2, 2, 1],
+            data: bytemuck::cast_slice(&x),
+            quant: None,
+        })];
+        let mut outputs = [TensorMut {
+            dtype: DType::Float32,
+            shape: &[1, 2, 2, 1],
+            buf: &mut buf,
+            quant: None,
+        }];
+        let r = k.eval(&mut EvalIo {
+            inputs: &inputs,
+            outputs: &mut outputs,
+            par: &crate::Parallel::single(),
+        });
+        assert!(r.is_err());
     }
 }

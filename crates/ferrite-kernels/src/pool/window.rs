@@ -133,6 +133,22 @@ impl PoolParams {
         })
     }
 
+    /// The geometry of an eval call, checked against the buffer lengths.
+    pub fn eval_geometry(
+        &self,
+        shape: &[usize],
+        input_len: usize,
+        output_len: usize,
+    ) -> KResult<Geometry> {
+        let g = self.geometry(shape)?;
+        if input_len != g.batch * g.in_h * g.in_w * g.ch
+            || output_len != g.batch * g.out_h * g.out_w * g.ch
+        {
+            return invalid("pooling buffers do not match their shapes");
+        }
+        Ok(g)
+    }
+
     pub fn output_shapes(
         &self,
         inputs: &[Option<ShapeArg<'_>>],

@@ -92,6 +92,11 @@ impl Kernel for ArgExtreme {
         if n == 0 && outer * inner > 0 {
             return invalid("ARG_MAX/ARG_MIN over an empty axis");
         }
+        let elem = x.dtype.element_size().unwrap_or(0);
+        if x.data.len() != outer * n * inner * elem || io.outputs[0].num_elements() != outer * inner
+        {
+            return invalid("ARG_MAX/ARG_MIN buffers do not match their shapes");
+        }
         let dims = (outer, n, inner);
         let out = &mut io.outputs[0];
         match self.out {

@@ -101,6 +101,12 @@ impl Kernel for Reducer {
         let plan = Plan::new(x.shape, &axes);
         let par = io.par;
         let out = &mut io.outputs[0];
+        let kept: usize = reduced_shape(x.shape, &axes, false).iter().product();
+        if out.num_elements() != kept
+            || x.num_elements() * x.dtype.element_size().unwrap_or(0) != x.data.len()
+        {
+            return invalid("reduction buffers do not match their shapes");
+        }
         // No axes: LiteRT copies (MEAN still divides by 1).
         if axes.is_empty() && self.op != ReduceOp::Mean {
             let o = out.bytes_mut();

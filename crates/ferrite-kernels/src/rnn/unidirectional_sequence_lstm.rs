@@ -257,6 +257,13 @@ impl Kernel for Lstm {
         let mut gate = vec![0f32; width];
         let mut hidden = vec![0f32; c];
         let out = io.outputs[0].f32()?;
+        if x.len() != rows * k
+            || out.len() != rows * o
+            || h.len() != d.batch * o
+            || cs.len() != d.batch * c
+        {
+            return invalid("LSTM buffers do not match their shapes");
+        }
         for b in 0..d.batch {
             let h = &mut h[b * o..(b + 1) * o];
             let cs = &mut cs[b * c..(b + 1) * c];
