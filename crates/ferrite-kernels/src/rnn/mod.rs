@@ -1,6 +1,14 @@
 //! Recurrent layers: UNIDIRECTIONAL_SEQUENCE_LSTM.
 
-use crate::registry::Registration;
+use crate::registry::{reg, Registration};
+
+pub mod lstm_math;
+pub mod unidirectional_sequence_lstm;
 
 /// This family's registry lines.
-pub static OPS: &[Registration] = &[];
+pub static OPS: &[Registration] = &[reg(
+    "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    1,
+    4,
+    unidirectional_sequence_lstm::build,
+)];
