@@ -146,9 +146,9 @@ fn ops_file_is_a_reduced_build() {
     let path = dir.join("ops.txt");
     std::fs::write(&path, "# my app\nADD 1-2   # only old adds\nMyOp\n").unwrap();
     let t = Target::from_spec(&format!("ops:{}", path.display())).unwrap();
-    assert!(check(&add_model(&[2]), &[t.clone()]).unwrap()[0].runnable);
-    assert!(check(&custom_model("MyOp"), &[t.clone()]).unwrap()[0].runnable);
-    let r = check(&single_op_model("RELU"), &[t.clone()])
+    assert!(check(&add_model(&[2]), std::slice::from_ref(&t)).unwrap()[0].runnable);
+    assert!(check(&custom_model("MyOp"), std::slice::from_ref(&t)).unwrap()[0].runnable);
+    let r = check(&single_op_model("RELU"), std::slice::from_ref(&t))
         .unwrap()
         .remove(0);
     let e = errors(&r, "unsupported-op");
