@@ -344,7 +344,7 @@ fn quantization(cx: &mut Ctx<'_, '_>, s: usize, i: usize) {
     let info = &facts.ops[s][i];
     if !t.quantization.dynamic_range && !in0 && !outs && weights {
         let msg = format!(
-            "{} is dynamic-range (hybrid) quantized: float activations with quantized weights; {} has no hybrid kernels",
+            "{} is dynamic-range (hybrid) quantized: float activations with quantized weights, which {} does not support",
             info.name, t.name
         );
         let fix = "convert with full-integer quantization (a representative dataset, TFLITE_BUILTINS_INT8) or without quantization".into();
