@@ -48,6 +48,50 @@ pub(crate) enum Control {
     FlexSize,
 }
 
+/// Builtin operators the interpreter runs itself (see [`plan`]); a test
+/// checks this list against `plan` for every schema operator.
+pub const INTERPRETER_OPS: [&str; 10] = [
+    "WHILE",
+    "IF",
+    "CALL_ONCE",
+    "VAR_HANDLE",
+    "READ_VARIABLE",
+    "ASSIGN_VARIABLE",
+    "HASHTABLE",
+    "HASHTABLE_FIND",
+    "HASHTABLE_IMPORT",
+    "HASHTABLE_SIZE",
+];
+
+/// TensorFlow ops of Flex custom operators that ferrite runs natively.
+/// [`plan_flex`] dispatches through [`native_flex`], so the two agree.
+pub const NATIVE_FLEX_OPS: [&str; 4] = [
+    "HashTableV2",
+    "LookupTableImportV2",
+    "LookupTableFindV2",
+    "LookupTableSizeV2",
+];
+
+#[derive(Clone, Copy)]
+enum FlexKind {
+    Table,
+    Import,
+    Find,
+    Size,
+}
+
+fn native_flex(tf_op: &str) -> Option<FlexKind> {
+    let i = NATIVE_FLEX_OPS.iter().position(|&o| o == tf_op)?;
+    Some(
+        [
+            FlexKind::Table,
+            FlexKind::Import,
+            FlexKind::Find,
+            FlexKind::Size,
+        ][i],
+    )
+}
+
 /// Key types TensorFlow registers HashTableV2 kernels for.
 const FLEX_KEYS: [TensorType; 3] = [TensorType::String, TensorType::Int32, TensorType::Int64];
 /// Value types ferrite's native HashTableV2 holds.
@@ -77,6 +121,9 @@ pub(crate) fn plan_flex(graph: &Graph, s: usize, n: usize, node: &Node) -> Resul
             "{code}: custom options are not a Flex NodeDef"
         )));
     };
+    let Some(kind) = native_flex(&op.tf_op) else {
+        return Ok(None);
+    };
     let attrs = nodedef::attrs(op.node_def).unwrap_or_default();
     let string = |k: &str| match nodedef::attr(&attrs, k) {
         Some(Attr::Str(s)) => s.clone(),
@@ -86,8 +133,8 @@ pub(crate) fn plan_flex(graph: &Graph, s: usize, n: usize, node: &Node) -> Resul
         Some(Attr::Type(t)) => t.tensor_type(),
         _ => None,
     };
-    Ok(Some(match op.tf_op.as_str() {
-        "HashTableV2" => {
+    Ok(Some(match kind {
+        FlexKind::Table => {
             let (key, value) = match (dtype("key_dtype"), dtype("value_dtype")) {
                 (Some(k), Some(v)) if FLEX_KEYS.contains(&k) && FLEX_VALUES.contains(&v) => (k, v),
                 (k, v) => {
@@ -116,10 +163,9 @@ pub(crate) fn plan_flex(graph: &Graph, s: usize, n: usize, node: &Node) -> Resul
                 value,
             }
         }
-        "LookupTableImportV2" => Control::FlexImport,
-        "LookupTableFindV2" => Control::FlexFind,
-        "LookupTableSizeV2" => Control::FlexSize,
-        _ => return Ok(None),
+        FlexKind::Import => Control::FlexImport,
+        FlexKind::Find => Control::FlexFind,
+        FlexKind::Size => Control::FlexSize,
     }))
 }
 
@@ -291,5 +337,55 @@ impl State {
             .resource_ids
             .entry((container.to_string(), shared_name.to_string()))
             .or_insert(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ferrite_format::build::ModelBuilder;
+    use ferrite_format::{builtin_code, builtin_name, BuiltinOptions2, Model, ModelBytes};
+    use ferrite_graph::{Graph, Node, OpKind};
+
+    use super::*;
+
+    /// Every schema operator for which `plan` takes charge (an action or an
+    /// error about its options) is listed in INTERPRETER_OPS, and only those.
+    #[test]
+    fn interpreter_ops_match_plan() {
+        let mut b = ModelBuilder::new();
+        b.subgraph("main");
+        let bytes = b.finish().unwrap();
+        let model = Model::parse(&bytes).unwrap();
+        let graph = Graph::build(&model, Arc::new(ModelBytes::from(bytes.to_vec()))).unwrap();
+        for code in 0.. {
+            let Some(name) = builtin_name(code) else {
+                break;
+            };
+            let node = Node {
+                kind: OpKind::Builtin { code, name },
+                version: 1,
+                inputs: vec![],
+                outputs: vec![],
+                intermediates: vec![],
+                options: BuiltinOptions::None,
+                options2: BuiltinOptions2::None,
+                custom_options: None,
+            };
+            let handled = !matches!(plan(&graph, &node), Ok(None));
+            assert_eq!(handled, INTERPRETER_OPS.contains(&name), "{name}");
+        }
+        for op in INTERPRETER_OPS {
+            assert!(builtin_code(op).is_some(), "{op}");
+        }
+    }
+
+    #[test]
+    fn native_flex_ops_dispatch() {
+        for op in NATIVE_FLEX_OPS {
+            assert!(native_flex(op).is_some(), "{op}");
+        }
+        assert!(native_flex("StringSplitV2").is_none());
     }
 }

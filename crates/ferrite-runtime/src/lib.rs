@@ -8,5 +8,6 @@ mod interpreter;
 mod plan;
 mod state_ops;
 
+pub use control::{INTERPRETER_OPS, NATIVE_FLEX_OPS};
 pub use error::{ErrorKind, Location, Result, RuntimeError};
 pub use interpreter::{Interpreter, Options, TensorView};
