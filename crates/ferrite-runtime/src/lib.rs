@@ -6,7 +6,9 @@ mod control;
 mod error;
 mod interpreter;
 mod plan;
+mod shapes;
 mod state_ops;
 
 pub use error::{ErrorKind, Location, Result, RuntimeError};
 pub use interpreter::{Interpreter, Options, TensorView};
+pub use shapes::infer_shapes;
