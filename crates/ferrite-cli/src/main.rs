@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod freeze;
 mod inspect;
 mod rewrite;
 mod run;
@@ -30,6 +31,7 @@ enum Command {
     Run(run::Args),
     Bench(bench::Args),
     Rewrite(rewrite::Args),
+    Freeze(freeze::Args),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -38,6 +40,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Run(a) => run::run(a, out),
         Command::Bench(a) => bench::run(a, out),
         Command::Rewrite(a) => rewrite::run(a, out),
+        Command::Freeze(a) => freeze::run(a, out),
     }
 }
 
