@@ -264,3 +264,65 @@ fn dynamic_batch_mlp_pins_to_concrete_shapes() {
         other => panic!("resizing a pinned input must fail: {other:?}"),
     }
 }
+
+/// Main reads `v`; CALL_ONCE ops run init subgraphs assigning each value of
+/// `inits` to it (none: `v` is never assigned).
+fn reader_with_inits(inits: &[f32]) -> Vec<u8> {
+    use ferrite_format::build::{le_bytes, ModelBuilder};
+    use ferrite_format::options::*;
+    use ferrite_format::BuiltinOptions as B;
+    let mut b = ModelBuilder::new();
+    let main = b.subgraph("main");
+    let handle = |b: &mut ModelBuilder, sg| {
+        let h = b.tensor(sg, "h", TensorType::Resource, &[]);
+        let o = VarHandleOptions {
+            container: Some("c".into()),
+            shared_name: Some("v".into()),
+        };
+        b.op(sg, "VAR_HANDLE", &[], &[h], B::VarHandleOptions(o));
+        h
+    };
+    for (k, &value) in inits.iter().enumerate() {
+        let init = b.subgraph(&format!("init{k}"));
+        let o = CallOnceOptions {
+            init_subgraph_index: init as i32,
+        };
+        b.op(main, "CALL_ONCE", &[], &[], B::CallOnceOptions(o));
+        let h = handle(&mut b, init);
+        let c = b.constant(init, "c", TensorType::Float32, &[1], le_bytes(&[value]));
+        let o = B::AssignVariableOptions(AssignVariableOptions {});
+        b.op(init, "ASSIGN_VARIABLE", &[h, c], &[], o);
+    }
+    let x = b.tensor(main, "x", TensorType::Float32, &[1]);
+    let h = handle(&mut b, main);
+    let v = b.tensor(main, "v", TensorType::Float32, &[1]);
+    let o = B::ReadVariableOptions(ReadVariableOptions {});
+    b.op(main, "READ_VARIABLE", &[h], &[v], o);
+    let y = b.tensor(main, "y", TensorType::Float32, &[1]);
+    b.op(
+        main,
+        "ADD",
+        &[x, v],
+        &[y],
+        B::AddOptions(AddOptions::default()),
+    );
+    b.inputs(main, &[x]);
+    b.outputs(main, &[y]);
+    b.finish().unwrap()
+}
+
+#[test]
+fn initialisations_must_agree_and_assign() {
+    let f = refusal(&reader_with_inits(&[1.0, 2.0]));
+    assert_eq!(f[0].variable.as_deref(), Some("c/v"));
+    assert!(f[0].message.contains("different values"), "{}", f[0]);
+    let f = refusal(&reader_with_inits(&[]));
+    assert_eq!((f[0].op.as_str(), f[0].subgraph), ("READ_VARIABLE", 0));
+    assert!(f[0].message.contains("nothing assigns"), "{}", f[0]);
+    // Two inits that agree are both removed.
+    let original = reader_with_inits(&[3.0, 3.0]);
+    let frozen = freeze(&Model::parse(&original).unwrap(), &Options::default()).unwrap();
+    assert_stateless(&frozen.bytes);
+    assert_eq!(frozen.report.removed_subgraphs, ["init0", "init1"]);
+    assert_eq!(run(&frozen.bytes, &[1], &[0.5]), [[3.5]]);
+}
