@@ -308,7 +308,7 @@ pub(crate) fn analyze(model: &Model<'_>) -> Analysis {
     }
 }
 
-/// Names of the ops at `at`, for messages from later stages.
+/// A finding about op `at`, for stages after the analysis.
 pub(crate) fn finding(model: &Model<'_>, key: &VarKey, at: OpRef, message: String) -> Finding {
     let ctx = Ctx {
         model,
