@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod check;
+mod freeze;
 mod inspect;
 mod rewrite;
 mod run;
@@ -32,6 +33,7 @@ enum Command {
     Bench(bench::Args),
     Rewrite(rewrite::Args),
     Check(check::Args),
+    Freeze(freeze::Args),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -41,6 +43,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a, out),
         Command::Rewrite(a) => rewrite::run(a, out),
         Command::Check(a) => check::run(a, out),
+        Command::Freeze(a) => freeze::run(a, out),
     }
 }
 

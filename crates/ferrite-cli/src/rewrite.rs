@@ -55,7 +55,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<()> {
 
 /// Writes to a temporary file beside `path`, syncs it, then renames it over
 /// `path`, so readers see either the old file or the whole new one.
-fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("{}: not a file path", path.display()))?;

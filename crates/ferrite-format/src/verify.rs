@@ -96,6 +96,51 @@ pub fn called_subgraphs(
     v
 }
 
+/// Rewrites every subgraph index the options hold (the fields
+/// [`called_subgraphs`] lists) through `f`, for passes that renumber
+/// subgraphs.
+pub fn map_called_subgraphs(
+    opts: &mut BuiltinOptions,
+    opts2: &mut BuiltinOptions2,
+    mut f: impl FnMut(i32) -> i32,
+) {
+    match opts {
+        BuiltinOptions::IfOptions(o) => {
+            o.then_subgraph_index = f(o.then_subgraph_index);
+            o.else_subgraph_index = f(o.else_subgraph_index);
+        }
+        BuiltinOptions::WhileOptions(o) => {
+            o.cond_subgraph_index = f(o.cond_subgraph_index);
+            o.body_subgraph_index = f(o.body_subgraph_index);
+        }
+        BuiltinOptions::CallOnceOptions(o) => o.init_subgraph_index = f(o.init_subgraph_index),
+        BuiltinOptions::CallOptions(o) => o.subgraph = f(o.subgraph as i32) as u32,
+        _ => {}
+    }
+    match opts2 {
+        BuiltinOptions2::StablehloReduceOptions(o) => {
+            o.body_subgraph_index = f(o.body_subgraph_index)
+        }
+        BuiltinOptions2::StablehloReduceWindowOptions(o) => {
+            o.body_subgraph_index = f(o.body_subgraph_index)
+        }
+        BuiltinOptions2::StablehloWhileOptions(o) => {
+            o.cond_subgraph_index = f(o.cond_subgraph_index);
+            o.body_subgraph_index = f(o.body_subgraph_index);
+        }
+        BuiltinOptions2::StablehloSortOptions(o) => {
+            o.comparator_subgraph_index = f(o.comparator_subgraph_index)
+        }
+        BuiltinOptions2::StablehloScatterOptions(o) => {
+            o.update_computation_subgraph_index = f(o.update_computation_subgraph_index)
+        }
+        BuiltinOptions2::StableHLOCompositeOptions(o) => {
+            o.decomposition_subgraph_index = f(o.decomposition_subgraph_index)
+        }
+        _ => {}
+    }
+}
+
 pub(crate) fn check(model: &Model<'_>, limits: &Limits) -> Result<()> {
     if model.version != 3 {
         return Err(FormatError::invalid(
@@ -493,4 +538,48 @@ fn check_call_graph(model: &Model<'_>, limits: &Limits) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::*;
+
+    /// `map_called_subgraphs` must touch exactly the fields
+    /// `called_subgraphs` reports, or a renumbering pass would miss one.
+    #[test]
+    fn map_called_subgraphs_matches_called_subgraphs() {
+        let ops1 = [
+            BuiltinOptions::IfOptions(IfOptions::default()),
+            BuiltinOptions::WhileOptions(WhileOptions::default()),
+            BuiltinOptions::CallOnceOptions(CallOnceOptions::default()),
+            BuiltinOptions::CallOptions(CallOptions::default()),
+        ];
+        let ops2 = [
+            BuiltinOptions2::StablehloReduceOptions(Default::default()),
+            BuiltinOptions2::StablehloReduceWindowOptions(Default::default()),
+            BuiltinOptions2::StablehloWhileOptions(Default::default()),
+            BuiltinOptions2::StablehloSortOptions(Default::default()),
+            BuiltinOptions2::StablehloScatterOptions(Default::default()),
+            BuiltinOptions2::StableHLOCompositeOptions(Default::default()),
+        ];
+        let cases = ops1
+            .into_iter()
+            .map(|o| (o, BuiltinOptions2::None))
+            .chain(ops2.into_iter().map(|o| (BuiltinOptions::None, o)));
+        for (mut o1, mut o2) in cases {
+            let before = called_subgraphs(&o1, &o2);
+            assert!(!before.is_empty());
+            let mut n = 0;
+            map_called_subgraphs(&mut o1, &mut o2, |i| {
+                n += 1;
+                i + 7
+            });
+            let after = called_subgraphs(&o1, &o2);
+            assert_eq!(n, before.len());
+            for ((f0, i0), (f1, i1)) in before.iter().zip(&after) {
+                assert_eq!((f0, i0 + 7), (f1, *i1));
+            }
+        }
+    }
 }

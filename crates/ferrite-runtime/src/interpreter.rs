@@ -250,6 +250,20 @@ impl Interpreter {
         self.state = State::default();
     }
 
+    /// The current value of resource variable `container`/`shared_name`,
+    /// if anything assigned it since the last reset.
+    pub fn variable(&self, container: &str, shared_name: &str) -> Option<TensorView<'_>> {
+        let key = (container.to_string(), shared_name.to_string());
+        let (key, id) = self.state.resource_ids.get_key_value(&key)?;
+        let v = self.state.variables.get(id)?;
+        Some(TensorView {
+            name: &key.1,
+            dtype: v.dtype,
+            shape: &v.shape,
+            data: &v.data,
+        })
+    }
+
     pub fn signatures(&self) -> &[Signature] {
         &self.graph.signatures
     }

@@ -6,8 +6,10 @@ mod control;
 mod error;
 mod interpreter;
 mod plan;
+mod shapes;
 mod state_ops;
 
 pub use control::{INTERPRETER_OPS, NATIVE_FLEX_OPS};
 pub use error::{ErrorKind, Location, Result, RuntimeError};
 pub use interpreter::{Interpreter, Options, TensorView};
+pub use shapes::infer_shapes;

@@ -58,6 +58,21 @@ impl Model {
         &self.graph
     }
 
+    /// The shape of every tensor of subgraph `subgraph` when its inputs have
+    /// `input_shapes`, as the planner infers them without running the model;
+    /// `None` where a shape depends on data.
+    pub fn infer_shapes(
+        &self,
+        subgraph: usize,
+        input_shapes: &[Vec<usize>],
+    ) -> Result<Vec<Option<Vec<usize>>>> {
+        Ok(ferrite_runtime::infer_shapes(
+            &self.graph,
+            subgraph,
+            input_shapes,
+        )?)
+    }
+
     /// Signature keys in model order.
     pub fn signature_keys(&self) -> Vec<&str> {
         self.graph
