@@ -27,18 +27,20 @@ impl Activation {
         })
     }
 
-    /// The clamp range this activation applies to float outputs, when it is
-    /// a clamp (TANH and SIGN_BIT are not).
-    pub fn float_range(self) -> Option<(f32, f32)> {
+    /// The clamp LiteRT applies to float outputs for this fused activation
+    /// (CalculateActivationRange): RELU, RELU6 and RELU_N1_TO_1 clamp; every
+    /// other value, TANH and SIGN_BIT included, clamps to the finite range.
+    pub fn float_range(self) -> (f32, f32) {
         match self {
-            Activation::None => Some((f32::NEG_INFINITY, f32::INFINITY)),
-            Activation::Relu => Some((0.0, f32::INFINITY)),
-            Activation::ReluN1To1 => Some((-1.0, 1.0)),
-            Activation::Relu6 => Some((0.0, 6.0)),
-            Activation::Tanh | Activation::SignBit => None,
+            Activation::Relu => (0.0, f32::MAX),
+            Activation::ReluN1To1 => (-1.0, 1.0),
+            Activation::Relu6 => (0.0, 6.0),
+            Activation::None | Activation::Tanh | Activation::SignBit => (f32::MIN, f32::MAX),
         }
     }
 
+    /// Applies the activation as a function (RNN cells use TANH here; fused
+    /// activations of other ops use [`Activation::float_range`] and [`clamp`]).
     /// Applies the activation to one float value.
     #[inline]
     pub fn apply(self, x: f32) -> f32 {
@@ -64,6 +66,18 @@ impl Activation {
                 *x = self.apply(*x);
             }
         }
+    }
+}
+
+/// `min(max(x, lo), hi)` with C++ std::max/std::min semantics, so NaN
+/// passes through as it does in LiteRT.
+#[inline(always)]
+pub fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
+    let y = if x < lo { lo } else { x };
+    if hi < y {
+        hi
+    } else {
+        y
     }
 }
 

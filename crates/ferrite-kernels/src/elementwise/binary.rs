@@ -7,7 +7,7 @@
 
 use super::broadcast::binary;
 use crate::api::*;
-use crate::common::{broadcast_shapes, Activation};
+use crate::common::{broadcast_shapes, clamp, Activation};
 
 #[derive(Clone, Copy, PartialEq)]
 enum BinOp {
@@ -26,13 +26,10 @@ struct Binary {
 /// The float clamp LiteRT applies for a fused activation; `None` for TANH
 /// and SIGN_BIT, which arithmetic kernels do not implement.
 pub fn float_bounds(act: Activation) -> Option<(f32, f32)> {
-    Some(match act {
-        Activation::None => (f32::MIN, f32::MAX),
-        Activation::Relu => (0.0, f32::MAX),
-        Activation::ReluN1To1 => (-1.0, 1.0),
-        Activation::Relu6 => (0.0, 6.0),
-        Activation::Tanh | Activation::SignBit => return None,
-    })
+    match act {
+        Activation::Tanh | Activation::SignBit => None,
+        _ => Some(act.float_range()),
+    }
 }
 
 /// The integer clamp for a fused activation (as i64 bounds).
@@ -44,17 +41,6 @@ pub fn int_bounds(act: Activation) -> Option<(i64, i64)> {
         Activation::Relu6 => (0, 6),
         Activation::Tanh | Activation::SignBit => return None,
     })
-}
-
-/// `min(max(v, lo), hi)` with C++ std::min/max semantics: NaN passes.
-#[inline(always)]
-pub fn clamp_nan(v: f32, lo: f32, hi: f32) -> f32 {
-    let v = if v < lo { lo } else { v };
-    if hi < v {
-        hi
-    } else {
-        v
-    }
 }
 
 fn build(spec: &OpSpec<'_>, op: BinOp) -> KResult<Box<dyn Kernel>> {
@@ -152,16 +138,16 @@ impl Kernel for Binary {
                 let par = io.par;
                 match self.op {
                     BinOp::Add => binary(par, x, a.shape, y, b.shape, o, &shape, |p, q| {
-                        clamp_nan(p + q, lo, hi)
+                        clamp(p + q, lo, hi)
                     }),
                     BinOp::Sub => binary(par, x, a.shape, y, b.shape, o, &shape, |p, q| {
-                        clamp_nan(p - q, lo, hi)
+                        clamp(p - q, lo, hi)
                     }),
                     BinOp::Mul => binary(par, x, a.shape, y, b.shape, o, &shape, |p, q| {
-                        clamp_nan(p * q, lo, hi)
+                        clamp(p * q, lo, hi)
                     }),
                     BinOp::Div => binary(par, x, a.shape, y, b.shape, o, &shape, |p, q| {
-                        clamp_nan(p / q, lo, hi)
+                        clamp(p / q, lo, hi)
                     }),
                 }
             }

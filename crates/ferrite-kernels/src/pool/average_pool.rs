@@ -2,8 +2,9 @@
 //! order and divided by the number of input pixels it covers (padding does
 //! not count), as LiteRT does; then the fused activation clamps.
 
-use super::window::{clamp, fold_rows, parse, PoolParams};
+use super::window::{fold_rows, parse, PoolParams};
 use crate::api::*;
+use crate::common::clamp;
 
 struct AveragePool {
     p: PoolParams,

@@ -1,8 +1,9 @@
 //! L2_POOL_2D on float32 NHWC: sqrt(mean of squares) over the clipped
 //! window, squares summed in (row, column) order as LiteRT does.
 
-use super::window::{clamp, fold_rows, parse, PoolParams};
+use super::window::{fold_rows, parse, PoolParams};
 use crate::api::*;
+use crate::common::clamp;
 
 struct L2Pool {
     p: PoolParams,

@@ -1,8 +1,9 @@
 //! MAX_POOL_2D on float32 NHWC: the largest input pixel of each clipped
 //! window (padding never wins), then the fused activation clamps.
 
-use super::window::{clamp, fold_rows, parse, PoolParams};
+use super::window::{fold_rows, parse, PoolParams};
 use crate::api::*;
+use crate::common::clamp;
 
 struct MaxPool {
     p: PoolParams,

@@ -31,30 +31,6 @@ pub struct Geometry {
     pub pad_w: usize,
 }
 
-/// LiteRT's float activation range (CalculateActivationRange): RELU, RELU6
-/// and RELU_N1_TO_1 clamp; everything else, TANH included, clamps to the
-/// finite float range only.
-pub fn float_clamp(act: Activation) -> (f32, f32) {
-    match act {
-        Activation::Relu | Activation::Relu6 | Activation::ReluN1To1 => {
-            act.float_range().unwrap_or((f32::MIN, f32::MAX))
-        }
-        _ => (f32::MIN, f32::MAX),
-    }
-}
-
-/// `min(max(x, lo), hi)` with C++ std::max/std::min semantics, so a NaN
-/// passes through as it does in LiteRT.
-#[inline(always)]
-pub fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
-    let y = if x < lo { lo } else { x };
-    if hi < y {
-        hi
-    } else {
-        y
-    }
-}
-
 fn positive(v: i32, what: &str, spec: &OpSpec<'_>) -> KResult<usize> {
     if v <= 0 {
         return invalid(format!("{}: {what} must be positive, got {v}", spec.name));
@@ -78,7 +54,7 @@ pub fn parse(spec: &OpSpec<'_>) -> KResult<PoolParams> {
         1 => false,
         p => return invalid(format!("{}: unknown padding {p}", spec.name)),
     };
-    let (lo, hi) = float_clamp(Activation::from_code(o.fused_activation_function)?);
+    let (lo, hi) = Activation::from_code(o.fused_activation_function)?.float_range();
     Ok(PoolParams {
         filter_h: positive(o.filter_height, "filter_height", spec)?,
         filter_w: positive(o.filter_width, "filter_width", spec)?,
@@ -267,6 +243,7 @@ pub fn for_chunks<T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::clamp;
 
     fn params(same: bool, f: usize, s: usize) -> PoolParams {
         PoolParams {
