@@ -1,6 +1,16 @@
-//! Matrix products: FULLY_CONNECTED, BATCH_MATMUL, and the GEMM they share.
+//! Matrix products: FULLY_CONNECTED, BATCH_MATMUL, and the GEMM they share
+//! with the convolutions.
 
-use crate::registry::Registration;
+use crate::registry::{reg, Registration};
+
+pub mod fully_connected;
+pub mod gemm;
+pub mod simd;
+
+#[cfg(test)]
+mod bench;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 /// This family's registry lines.
-pub static OPS: &[Registration] = &[];
+pub static OPS: &[Registration] = &[reg("FULLY_CONNECTED", 1, 12, fully_connected::build)];
