@@ -1,6 +1,9 @@
 //! Convolutions: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV.
 
-use crate::registry::Registration;
+use crate::registry::{reg, Registration};
+
+pub mod conv2d;
+pub mod geometry;
 
 /// This family's registry lines.
-pub static OPS: &[Registration] = &[];
+pub static OPS: &[Registration] = &[reg("CONV_2D", 1, 8, conv2d::build)];
