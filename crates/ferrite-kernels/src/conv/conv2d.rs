@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use crate::api::*;
 use crate::common::Activation;
-use crate::conv::geometry::{valid_taps, Axis, Padding};
+use crate::conv::geometry::{interior, valid_taps, Axis, Padding};
 use crate::linalg::gemm::{activation_range, gemm, gemm_serial, read_f32, Bias, Lhs, PackedB};
 use crate::linalg::simd::Isa;
 
@@ -259,7 +259,6 @@ impl Kernel for Conv2d {
         if m * kk <= WHOLE_FLOATS {
             let mut cols = Vec::with_capacity(m * kk);
             for grp in 0..g.groups {
-                cols.clear();
                 im2col(&g, input, grp, 0..m, &mut cols);
                 let c = &mut out[grp * per..];
                 gemm(
@@ -303,7 +302,6 @@ impl Kernel for Conv2d {
             while r0 < r_end {
                 let r1 = (r0 + chunk).min(r_end);
                 for grp in 0..g.groups {
-                    cols.clear();
                     im2col(&g, input, grp, r0..r1, &mut cols);
                     let base = (r0 - t * rows_per_task) * g.cout + grp * per;
                     let c = &mut part[base..];
@@ -327,44 +325,58 @@ impl Kernel for Conv2d {
     }
 }
 
-/// Appends the receptive fields of output pixels `rows` (over all batches)
-/// for group `grp`: per pixel, `kh * kw` runs of `cin_g` values, zeros
-/// where the window hangs over the padding.
+/// Writes the receptive fields of output pixels `rows` (over all batches)
+/// for group `grp` into `cols` (resized to `rows * kh * kw * cin_g`): per
+/// pixel, `kh * kw` runs of `cin_g` values, zeros where the window hangs
+/// over the padding.
 fn im2col(g: &Geometry, input: &[f32], grp: usize, rows: Range<usize>, cols: &mut Vec<f32>) {
-    let c0 = grp * g.cin_g;
     let cg = g.cin_g;
+    let kk = g.kh * g.kw * cg;
+    cols.clear();
+    cols.resize(rows.len() * kk, 0.0);
     // With unit dilation and one group, a window row is one contiguous run.
     let runs = g.w.dilation == 1 && cg == g.cin;
-    for r in rows {
-        let ox = r % g.out_w;
-        let oy = (r / g.out_w) % g.out_h;
-        let n = r / (g.out_w * g.out_h);
+    let inner = interior(g.w, g.pad_l, g.kw, g.in_w, g.out_w);
+    let (mut ox, mut oy, mut n) = (
+        rows.start % g.out_w,
+        (rows.start / g.out_w) % g.out_h,
+        rows.start / (g.out_w * g.out_h),
+    );
+    for dst in cols.chunks_exact_mut(kk.max(1)).take(rows.len()) {
         let (ky0, ky1) = valid_taps(oy, g.h, g.pad_t, g.kh, g.in_h);
-        let (kx0, kx1) = valid_taps(ox, g.w, g.pad_l, g.kw, g.in_w);
-        let zero = |cols: &mut Vec<f32>, count: usize| cols.resize(cols.len() + count, 0.0);
-        zero(cols, ky0 * g.kw * cg);
+        let (kx0, kx1) = if inner.contains(&ox) {
+            (0, g.kw)
+        } else {
+            valid_taps(ox, g.w, g.pad_l, g.kw, g.in_w)
+        };
+        let ix0 = (ox * g.w.stride + kx0 * g.w.dilation).wrapping_sub(g.pad_l);
         for ky in ky0..ky1 {
             let iy = oy * g.h.stride + ky * g.h.dilation - g.pad_t;
-            let row = (n * g.in_h + iy) * g.in_w;
-            let ix = |kx: usize| ox * g.w.stride + kx * g.w.dilation - g.pad_l;
-            zero(cols, kx0 * cg);
+            let src_row = ((n * g.in_h + iy) * g.in_w + ix0) * g.cin + grp * cg;
+            let dst_row = &mut dst[(ky * g.kw + kx0) * cg..(ky * g.kw + kx1) * cg];
             if runs {
-                let start = (row + ix(kx0)) * g.cin;
-                cols.extend_from_slice(&input[start..start + (kx1 - kx0) * cg]);
+                dst_row.copy_from_slice(&input[src_row..src_row + dst_row.len()]);
             } else {
-                for kx in kx0..kx1 {
-                    let start = (row + ix(kx)) * g.cin + c0;
-                    cols.extend_from_slice(&input[start..start + cg]);
+                let step = g.w.dilation * g.cin;
+                for (j, d) in dst_row.chunks_exact_mut(cg).enumerate() {
+                    d.copy_from_slice(&input[src_row + j * step..][..cg]);
                 }
             }
-            zero(cols, (g.kw - kx1) * cg);
         }
-        zero(cols, (g.kh - ky1) * g.kw * cg);
+        ox += 1;
+        if ox == g.out_w {
+            ox = 0;
+            oy += 1;
+            if oy == g.out_h {
+                oy = 0;
+                n += 1;
+            }
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::linalg::testutil::*;
     use ferrite_format::options::Conv2DOptions;
@@ -589,11 +601,15 @@ mod tests {
                 range,
             );
             let o = opts(pad, (sh as i32, sw as i32), (dh as i32, dw as i32), act);
-            for (constant, threads) in [(true, 1), (true, 2), (false, 2)] {
-                let (s, y) = run(&o, &xs_, &x, &fs, &f, Some(&b), constant, threads);
-                assert_eq!(s, [xs_[0], oh, ow, fs[0]], "case {ci}");
-                assert_close(&y, &want, 1e-4);
+            for isa in Isa::available() {
+                Isa::force(Some(isa));
+                for (constant, threads) in [(true, 1), (true, 2), (false, 2)] {
+                    let (s, y) = run(&o, &xs_, &x, &fs, &f, Some(&b), constant, threads);
+                    assert_eq!(s, [xs_[0], oh, ow, fs[0]], "case {ci}");
+                    assert_close(&y, &want, 1e-4);
+                }
             }
+            Isa::force(None);
         }
     }
 

@@ -72,6 +72,11 @@ impl Axis {
 #[inline]
 pub fn valid_taps(pos: usize, axis: Axis, pad: usize, taps: usize, size: usize) -> (usize, usize) {
     let origin = (pos * axis.stride) as isize - pad as isize;
+    if axis.dilation == 1 {
+        let first = (-origin).clamp(0, taps as isize) as usize;
+        let end = (size as isize - origin).clamp(0, taps as isize) as usize;
+        return (first, end.max(first));
+    }
     let d = axis.dilation as isize;
     // First tap with origin + tap*d >= 0.
     let first = if origin >= 0 {
@@ -86,6 +91,24 @@ pub fn valid_taps(pos: usize, axis: Axis, pad: usize, taps: usize, size: usize) 
         (((size as isize - origin) + d - 1) / d) as usize
     };
     (first.min(taps), end.min(taps).max(first.min(taps)))
+}
+
+/// The output positions in `0..out` whose every tap is inside the input.
+pub fn interior(
+    axis: Axis,
+    pad: usize,
+    taps: usize,
+    size: usize,
+    out: usize,
+) -> std::ops::Range<usize> {
+    let lo = pad.div_ceil(axis.stride);
+    let reach = (taps.max(1) - 1) * axis.dilation;
+    // Largest pos with pos * stride - pad + reach <= size - 1.
+    let hi = match (size + pad).checked_sub(reach + 1) {
+        Some(x) => (x / axis.stride + 1).min(out),
+        None => 0,
+    };
+    lo.min(hi)..hi
 }
 
 #[cfg(test)]
@@ -130,5 +153,30 @@ mod tests {
         assert_eq!(valid_taps(7, d, 2, 3, 8), (0, 2));
         // Entirely outside.
         assert_eq!(valid_taps(9, a, 0, 3, 5), (0, 0));
+    }
+
+    #[test]
+    fn interior_agrees_with_valid_taps() {
+        for (stride, dilation) in [(1, 1), (2, 1), (1, 2), (3, 2)] {
+            let axis = Axis { stride, dilation };
+            for size in 1..12 {
+                for taps in 1..5 {
+                    for padding in [Padding::Same, Padding::Valid] {
+                        let Ok((out, pad)) = axis.out_and_pad(padding, size, taps) else {
+                            continue;
+                        };
+                        let full: Vec<usize> = (0..out)
+                            .filter(|&p| valid_taps(p, axis, pad, taps, size) == (0, taps))
+                            .collect();
+                        let r = interior(axis, pad, taps, size, out);
+                        assert_eq!(
+                            r.clone().collect::<Vec<_>>(),
+                            full,
+                            "{axis:?} size {size} taps {taps} {padding:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

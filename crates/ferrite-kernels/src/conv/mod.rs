@@ -3,7 +3,11 @@
 use crate::registry::{reg, Registration};
 
 pub mod conv2d;
+pub mod depthwise;
 pub mod geometry;
 
 /// This family's registry lines.
-pub static OPS: &[Registration] = &[reg("CONV_2D", 1, 8, conv2d::build)];
+pub static OPS: &[Registration] = &[
+    reg("CONV_2D", 1, 8, conv2d::build),
+    reg("DEPTHWISE_CONV_2D", 1, 7, depthwise::build),
+];

@@ -165,6 +165,42 @@ impl<'o> OpTest<'o> {
         Ok((shape, values))
     }
 
+    /// Median seconds per eval over `reps` evals of one built kernel.
+    pub fn time_eval(&self, threads: usize, reps: usize) -> f64 {
+        let kernel = self.build().unwrap();
+        let shape = self.shapes_of(kernel.as_ref()).unwrap().remove(0);
+        let mut buf = AlignedBuf::default();
+        buf.resize(shape.iter().product::<usize>() * 4);
+        let inputs: Vec<Option<TensorRef>> = self
+            .inputs
+            .iter()
+            .map(|i| {
+                i.as_ref().map(|i| TensorRef {
+                    dtype: i.dtype,
+                    shape: &i.shape,
+                    data: i.data.bytes(),
+                    quant: None,
+                })
+            })
+            .collect();
+        let par = Parallel::new(threads).unwrap();
+        let mut outputs = [TensorMut {
+            dtype: self.out_dtype,
+            shape: &shape,
+            buf: &mut buf,
+            quant: None,
+        }];
+        crate::linalg::bench::median_secs(reps, || {
+            kernel
+                .eval(&mut EvalIo {
+                    inputs: &inputs,
+                    outputs: &mut outputs,
+                    par: &par,
+                })
+                .unwrap()
+        })
+    }
+
     pub fn run_f32(&self, threads: usize) -> (Vec<usize>, Vec<f32>) {
         self.run(threads)
             .unwrap_or_else(|e| panic!("{}: {e}", self.name))
