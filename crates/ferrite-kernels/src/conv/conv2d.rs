@@ -1,24 +1,20 @@
 //! CONV_2D on float32 NHWC: filter `[cout, kh, kw, cin / groups]`, optional
 //! bias `[cout]`, SAME/VALID padding, strides, dilations and a fused clamp.
 //!
-//! Runs on the packed GEMM: a 1x1 stride-1 convolution is a GEMM on the
-//! input as it lies; anything else is im2col'ed a chunk of output pixels at
-//! a time into a scratch buffer. Grouped convolutions (input channels a
-//! multiple of the filter's) run one GEMM per group.
+//! Runs on the packed GEMM. A 1x1 stride-1 convolution is a GEMM on the
+//! input as it lies; any other window is an implicit GEMM: each output
+//! pixel is a row whose columns are read from the image through a table of
+//! tap offsets (no im2col), after copying the input into a zero-bordered
+//! scratch image when the window overhangs it. Grouped convolutions (input
+//! channels a multiple of the filter's) run one GEMM per group.
 
-use std::ops::Range;
 use std::sync::Mutex;
 
 use crate::api::*;
 use crate::common::Activation;
-use crate::conv::geometry::{interior, valid_taps, Axis, Padding};
-use crate::linalg::gemm::{activation_range, gemm, gemm_serial, read_f32, Bias, Lhs, PackedB};
+use crate::conv::geometry::{Axis, Padding};
+use crate::linalg::gemm::{activation_range, gemm, read_f32, Bias, Lhs, PackedB};
 use crate::linalg::simd::Isa;
-
-/// Full im2col (then one threaded GEMM) up to this many floats; beyond it,
-/// chunks of about `CHUNK_FLOATS` per task.
-const WHOLE_FLOATS: usize = 1 << 18;
-const CHUNK_FLOATS: usize = 1 << 15;
 
 struct Conv2d {
     padding: Padding,
@@ -29,6 +25,9 @@ struct Conv2d {
     weights: Option<Vec<PackedB>>,
     /// Per-group bias, when constant or absent (and the filter constant).
     bias: Option<Vec<Bias>>,
+    /// The zero-bordered input image of the last eval and its shape; its
+    /// borders stay zero while the shape does.
+    scratch: Mutex<(Vec<f32>, [usize; 4])>,
 }
 
 pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
@@ -73,6 +72,7 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         range,
         weights,
         bias,
+        scratch: Mutex::new((Vec::new(), [0; 4])),
     }))
 }
 
@@ -136,8 +136,6 @@ struct Geometry {
     out_w: usize,
     pad_t: usize,
     pad_l: usize,
-    h: Axis,
-    w: Axis,
 }
 
 impl Conv2d {
@@ -186,8 +184,6 @@ impl Conv2d {
             out_w,
             pad_t,
             pad_l,
-            h: self.h,
-            w: self.w,
         })
     }
 }
@@ -236,11 +232,7 @@ impl Kernel for Conv2d {
             // A 1x1 stride-1 window (never padded) reads each pixel's
             // channels in place: one GEMM per group on strided rows.
             for grp in 0..g.groups {
-                let a = Lhs {
-                    data: input.get(grp * g.cin_g..).unwrap_or(&[]),
-                    rs: g.cin,
-                    cs: 1,
-                };
+                let a = Lhs::strided(input.get(grp * g.cin_g..).unwrap_or(&[]), g.cin, 1);
                 let c = &mut out[grp * per..];
                 gemm(
                     isa,
@@ -256,16 +248,72 @@ impl Kernel for Conv2d {
             }
             return Ok(());
         }
-        if m * kk <= WHOLE_FLOATS {
-            let mut cols = Vec::with_capacity(m * kk);
-            for grp in 0..g.groups {
-                im2col(&g, input, grp, 0..m, &mut cols);
-                let c = &mut out[grp * per..];
+        // The image the windows read: the input itself when they never
+        // overhang it, else a zero-bordered copy.
+        let hp = (g.in_h + g.pad_t)
+            .max((g.out_h - 1) * self.h.stride + (g.kh - 1) * self.h.dilation + 1);
+        let wp = (g.in_w + g.pad_l)
+            .max((g.out_w - 1) * self.w.stride + (g.kw - 1) * self.w.dilation + 1);
+        let mut guard;
+        let image: &[f32] = if g.pad_t == 0 && g.pad_l == 0 && hp == g.in_h && wp == g.in_w {
+            input
+        } else {
+            guard = self
+                .scratch
+                .lock()
+                .map_err(|_| KernelError::InvalidInput("CONV_2D scratch poisoned".into()))?;
+            let (buf, shape) = &mut *guard;
+            let want = [g.batch, hp, wp, g.cin];
+            if *shape != want {
+                buf.clear();
+                buf.resize(g.batch * hp * wp * g.cin, 0.0);
+                *shape = want;
+            }
+            let row = g.in_w * g.cin;
+            for (i, src) in input.chunks_exact(row.max(1)).enumerate() {
+                let (n, y) = (i / g.in_h, i % g.in_h);
+                let at = ((n * hp + y + g.pad_t) * wp + g.pad_l) * g.cin;
+                buf[at..at + row].copy_from_slice(src);
+            }
+            buf
+        };
+        let plane = hp * wp * g.cin;
+        // Columns run contiguously over a whole window row when taps are
+        // adjacent and the group is the whole depth, else over one tap.
+        let whole_rows = self.w.dilation == 1 && g.groups == 1;
+        let run = if whole_rows { g.kw * g.cin } else { g.cin_g };
+        for grp in 0..g.groups {
+            let segs: Vec<usize> = if whole_rows {
+                (0..g.kh)
+                    .map(|ky| ky * self.h.dilation * wp * g.cin)
+                    .collect()
+            } else {
+                (0..g.kh)
+                    .flat_map(|ky| {
+                        (0..g.kw).map(move |kx| {
+                            (ky * self.h.dilation * wp + kx * self.w.dilation) * g.cin
+                        })
+                    })
+                    .map(|o| o + grp * g.cin_g)
+                    .collect()
+            };
+            debug_assert_eq!(segs.len() * run, kk);
+            for n in 0..g.batch {
+                let a = Lhs {
+                    data: &image[n * plane..(n + 1) * plane],
+                    rs: self.w.stride * g.cin,
+                    cs: 1,
+                    group: g.out_w,
+                    group_stride: self.h.stride * wp * g.cin,
+                    segs: Some((&segs, run)),
+                };
+                let pixels = g.out_h * g.out_w;
+                let c = &mut out[n * pixels * g.cout + grp * per..];
                 gemm(
                     isa,
                     io.par,
-                    Lhs::rows(&cols, kk),
-                    m,
+                    a,
+                    pixels,
                     &weights[grp],
                     &bias[grp],
                     c,
@@ -273,105 +321,8 @@ impl Kernel for Conv2d {
                     self.range,
                 )?;
             }
-            return Ok(());
         }
-        // Chunks of output pixels, each task im2col'ing into its own buffer
-        // and writing its own rows of the output.
-        let chunk = (CHUNK_FLOATS / kk.max(1)).clamp(16, 4096);
-        let chunks = m.div_ceil(chunk);
-        let tasks = if io.par.threads() > 1 {
-            chunks.min(io.par.threads() * 2)
-        } else {
-            1
-        };
-        let per_task = chunks.div_ceil(tasks);
-        let rows_per_task = per_task * chunk;
-        let parts: Vec<Mutex<&mut [f32]>> = out
-            .chunks_mut(rows_per_task * g.cout)
-            .map(Mutex::new)
-            .collect();
-        let failed = Mutex::new(None);
-        let range = self.range;
-        io.par.for_each(parts.len(), |t| {
-            let Ok(mut part) = parts[t].lock() else {
-                return;
-            };
-            let mut cols = Vec::with_capacity(chunk * kk);
-            let r_end = ((t + 1) * rows_per_task).min(m);
-            let mut r0 = t * rows_per_task;
-            while r0 < r_end {
-                let r1 = (r0 + chunk).min(r_end);
-                for grp in 0..g.groups {
-                    im2col(&g, input, grp, r0..r1, &mut cols);
-                    let base = (r0 - t * rows_per_task) * g.cout + grp * per;
-                    let c = &mut part[base..];
-                    let a = Lhs::rows(&cols, kk);
-                    if let Err(e) =
-                        gemm_serial(isa, a, r1 - r0, &weights[grp], &bias[grp], c, g.cout, range)
-                    {
-                        if let Ok(mut f) = failed.lock() {
-                            *f = Some(e);
-                        }
-                        return;
-                    }
-                }
-                r0 = r1;
-            }
-        });
-        match failed.into_inner() {
-            Ok(Some(e)) => Err(e),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Writes the receptive fields of output pixels `rows` (over all batches)
-/// for group `grp` into `cols` (resized to `rows * kh * kw * cin_g`): per
-/// pixel, `kh * kw` runs of `cin_g` values, zeros where the window hangs
-/// over the padding.
-fn im2col(g: &Geometry, input: &[f32], grp: usize, rows: Range<usize>, cols: &mut Vec<f32>) {
-    let cg = g.cin_g;
-    let kk = g.kh * g.kw * cg;
-    cols.clear();
-    cols.resize(rows.len() * kk, 0.0);
-    // With unit dilation and one group, a window row is one contiguous run.
-    let runs = g.w.dilation == 1 && cg == g.cin;
-    let inner = interior(g.w, g.pad_l, g.kw, g.in_w, g.out_w);
-    let (mut ox, mut oy, mut n) = (
-        rows.start % g.out_w,
-        (rows.start / g.out_w) % g.out_h,
-        rows.start / (g.out_w * g.out_h),
-    );
-    for dst in cols.chunks_exact_mut(kk.max(1)).take(rows.len()) {
-        let (ky0, ky1) = valid_taps(oy, g.h, g.pad_t, g.kh, g.in_h);
-        let (kx0, kx1) = if inner.contains(&ox) {
-            (0, g.kw)
-        } else {
-            valid_taps(ox, g.w, g.pad_l, g.kw, g.in_w)
-        };
-        let ix0 = (ox * g.w.stride + kx0 * g.w.dilation).wrapping_sub(g.pad_l);
-        for ky in ky0..ky1 {
-            let iy = oy * g.h.stride + ky * g.h.dilation - g.pad_t;
-            let src_row = ((n * g.in_h + iy) * g.in_w + ix0) * g.cin + grp * cg;
-            let dst_row = &mut dst[(ky * g.kw + kx0) * cg..(ky * g.kw + kx1) * cg];
-            if runs {
-                dst_row.copy_from_slice(&input[src_row..src_row + dst_row.len()]);
-            } else {
-                let step = g.w.dilation * g.cin;
-                for (j, d) in dst_row.chunks_exact_mut(cg).enumerate() {
-                    d.copy_from_slice(&input[src_row + j * step..][..cg]);
-                }
-            }
-        }
-        ox += 1;
-        if ox == g.out_w {
-            ox = 0;
-            oy += 1;
-            if oy == g.out_h {
-                oy = 0;
-                n += 1;
-            }
-        }
+        Ok(())
     }
 }
 

@@ -150,18 +150,62 @@ fn panel_geometry(n: usize, p: usize) -> (usize, usize) {
     (col0, if n - col0 <= HALF { HALF } else { PANEL })
 }
 
-/// The left operand: `A[i][kk] = data[i * rs + kk * cs]`.
+/// The left operand: `A[i][kk] = data[start(i) + koff(kk)]` where
+/// `start(i) = (i / group) * group_stride + (i % group) * rs` and `koff(kk)`
+/// is `kk * cs`, or with runs `(segs, run)`: `segs[kk / run] + (kk % run) *
+/// cs`. Groups and runs let a convolution read its windows straight from a
+/// (padded) image: one run per window row (or tap).
 #[derive(Debug, Clone, Copy)]
 pub struct Lhs<'a> {
     pub data: &'a [f32],
     pub rs: usize,
     pub cs: usize,
+    pub group: usize,
+    pub group_stride: usize,
+    pub segs: Option<(&'a [usize], usize)>,
 }
 
 impl<'a> Lhs<'a> {
     /// A row-major matrix with `k` columns.
     pub fn rows(data: &'a [f32], k: usize) -> Self {
-        Lhs { data, rs: k, cs: 1 }
+        Lhs::strided(data, k, 1)
+    }
+
+    /// `A[i][kk] = data[i * rs + kk * cs]`.
+    pub fn strided(data: &'a [f32], rs: usize, cs: usize) -> Self {
+        Lhs {
+            data,
+            rs,
+            cs,
+            group: usize::MAX,
+            group_stride: 0,
+            segs: None,
+        }
+    }
+
+    /// Whether rows `0..m` over `k` columns stay inside `data`.
+    fn fits(&self, m: usize, k: usize) -> bool {
+        if m == 0 || k == 0 {
+            return true;
+        }
+        let groups = (m - 1) / self.group.max(1);
+        let in_group = (m.min(self.group.max(1))) - 1;
+        let start = groups
+            .checked_mul(self.group_stride)
+            .and_then(|x| in_group.checked_mul(self.rs).and_then(|y| x.checked_add(y)));
+        let koff = match self.segs {
+            Some((t, run)) if run > 0 && t.len().checked_mul(run) == Some(k) => t
+                .iter()
+                .copied()
+                .max()
+                .and_then(|x| ((run - 1).checked_mul(self.cs))?.checked_add(x)),
+            Some(_) => None,
+            None => (k - 1).checked_mul(self.cs),
+        };
+        match (start, koff) {
+            (Some(s), Some(o)) => s.checked_add(o).is_some_and(|last| last < self.data.len()),
+            _ => false,
+        }
     }
 }
 
@@ -171,6 +215,11 @@ struct Job {
     a: *const f32,
     a_rs: usize,
     a_cs: usize,
+    a_group: usize,
+    a_group_stride: usize,
+    /// Run starts (`k / a_run` entries), or null for one run of `k`.
+    a_segs: *const usize,
+    a_run: usize,
     m: usize,
     k: usize,
     n: usize,
@@ -190,6 +239,23 @@ unsafe impl Send for Job {}
 unsafe impl Sync for Job {}
 
 impl Job {
+    fn a_start(&self, i: usize) -> usize {
+        (i / self.a_group) * self.a_group_stride + (i % self.a_group) * self.a_rs
+    }
+
+    /// Offset of column `kk` from a row start.
+    ///
+    /// # Safety
+    /// `kk < k`, with `a_segs` as checked by `make_job`.
+    unsafe fn a_col(&self, kk: usize) -> usize {
+        let base = if self.a_segs.is_null() {
+            0
+        } else {
+            unsafe { *self.a_segs.add(kk / self.a_run) }
+        };
+        base + (kk % self.a_run) * self.a_cs
+    }
+
     /// First row and row count of block `i`.
     fn block(&self, i: usize) -> (usize, usize) {
         let base = self.m / self.blocks;
@@ -294,16 +360,11 @@ fn make_job(
     if m == 0 || n == 0 {
         return Ok(None);
     }
-    if k > 0 {
-        let last = (m - 1)
-            .checked_mul(a.rs)
-            .and_then(|x| (k - 1).checked_mul(a.cs).and_then(|y| x.checked_add(y)));
-        if last.is_none_or(|l| l >= a.data.len()) {
-            return invalid(format!(
-                "GEMM input of {} values is too small for {m}x{k}",
-                a.data.len()
-            ));
-        }
+    if a.group == 0 || !a.fits(m, k) {
+        return invalid(format!(
+            "GEMM input of {} values is too small for {m}x{k}",
+            a.data.len()
+        ));
     }
     let c_last = (m - 1).checked_mul(c_rs).and_then(|x| x.checked_add(n));
     if c_rs < n || c_last.is_none_or(|l| l > c.len()) {
@@ -316,6 +377,10 @@ fn make_job(
         a: a.data.as_ptr(),
         a_rs: a.rs,
         a_cs: a.cs,
+        a_group: a.group,
+        a_group_stride: a.group_stride,
+        a_segs: a.segs.map_or(std::ptr::null(), |(t, _)| t.as_ptr()),
+        a_run: a.segs.map_or(k, |(_, run)| run).max(1),
         m,
         k,
         n,
@@ -344,6 +409,7 @@ unsafe fn tile<S: Simd>(job: &Job, blocks: Range<usize>, panels: Range<usize>) {
     } else {
         vec![0.0f32; MR_MAX * k]
     };
+    let zero = [0usize];
     // Keep a group of panels hot in L2 while all row blocks pass over it.
     let group = (L2_FLOATS / (k.max(1) * PANEL)).max(1);
     let mut pg = panels.start;
@@ -351,14 +417,36 @@ unsafe fn tile<S: Simd>(job: &Job, blocks: Range<usize>, panels: Range<usize>) {
         let pend = (pg + group).min(panels.end);
         for blk in blocks.clone() {
             let (r0, rows) = job.block(blk);
-            // Contiguous rows are read in place; others are packed k-major.
-            let (a, a_rs, a_ks) = if job.a_cs == 1 {
-                // SAFETY: row r0 of A is in bounds.
-                (unsafe { job.a.add(r0 * job.a_rs) }, job.a_rs, 1)
+            // Rows with contiguous columns are read in place (evenly spaced
+            // unless the block spans groups); others are packed k-major.
+            let mut a_rows = ARows {
+                ptrs: [std::ptr::null(); MR_MAX],
+                base: std::ptr::null(),
+                rs: 0,
+                spaced: true,
+            };
+            let (ks, segs, nseg, run) = if job.a_cs == 1 {
+                if r0 / job.a_group == (r0 + rows - 1) / job.a_group {
+                    // SAFETY: row r0 of A is in bounds (make_job).
+                    a_rows.base = unsafe { job.a.add(job.a_start(r0)) };
+                    a_rows.rs = job.a_rs;
+                } else {
+                    a_rows.spaced = false;
+                    for (i, p) in a_rows.ptrs.iter_mut().enumerate().take(rows) {
+                        // SAFETY: as above, for row r0+i.
+                        *p = unsafe { job.a.add(job.a_start(r0 + i)) };
+                    }
+                }
+                match job.a_segs.is_null() {
+                    true => (1, zero.as_ptr(), 1, k),
+                    false => (1, job.a_segs, k / job.a_run, job.a_run),
+                }
             } else {
                 // SAFETY: rows r0..r0+rows and columns 0..k of A are in bounds.
                 unsafe { pack_a(job, r0, rows, &mut apack) };
-                (apack.as_ptr(), 1, rows)
+                a_rows.base = apack.as_ptr();
+                a_rows.rs = 1;
+                (rows, zero.as_ptr(), 1, k)
             };
             for p in pg..pend {
                 let (col0, width) = panel_geometry(job.n, p);
@@ -373,10 +461,9 @@ unsafe fn tile<S: Simd>(job: &Job, blocks: Range<usize>, panels: Range<usize>) {
                         micro::<S>(
                             rows,
                             sub / S::W,
-                            k,
-                            a,
-                            a_rs,
-                            a_ks,
+                            (segs, nseg, run),
+                            &a_rows,
+                            ks,
                             job.b.add(p * PANEL * k + s),
                             width,
                             job.bias.add(col0 + s),
@@ -403,19 +490,11 @@ unsafe fn tile<S: Simd>(job: &Job, blocks: Range<usize>, panels: Range<usize>) {
 unsafe fn pack_a(job: &Job, r0: usize, rows: usize, dst: &mut [f32]) {
     let k = job.k;
     for i in 0..rows {
-        // SAFETY: row r0+i exists; columns advance by a_cs up to k-1.
-        let src = unsafe { job.a.add((r0 + i) * job.a_rs) };
-        if job.a_cs == 1 {
-            // SAFETY: k contiguous floats of the row are in bounds.
-            let row = unsafe { std::slice::from_raw_parts(src, k) };
-            for (kk, &x) in row.iter().enumerate() {
-                dst[kk * rows + i] = x;
-            }
-        } else {
-            for kk in 0..k {
-                // SAFETY: as above, with stride a_cs.
-                dst[kk * rows + i] = unsafe { *src.add(kk * job.a_cs) };
-            }
+        // SAFETY: row r0+i exists and every column offset stays in bounds.
+        let src = unsafe { job.a.add(job.a_start(r0 + i)) };
+        for kk in 0..k {
+            // SAFETY: as above.
+            dst[kk * rows + i] = unsafe { *src.add(job.a_col(kk)) };
         }
     }
 }
@@ -429,9 +508,8 @@ unsafe fn pack_a(job: &Job, r0: usize, rows: usize, dst: &mut [f32]) {
 unsafe fn micro<S: Simd>(
     rows: usize,
     nv: usize,
-    k: usize,
-    a: *const f32,
-    a_rs: usize,
+    k: (*const usize, usize, usize),
+    a: &ARows,
     a_ks: usize,
     b: *const f32,
     b_stride: usize,
@@ -444,10 +522,12 @@ unsafe fn micro<S: Simd>(
 ) {
     macro_rules! go {
         ($($r:literal)*) => {
-            match (rows, nv) {
+            match (rows, nv, a.spaced) {
                 $(
-                    ($r, 1) => unsafe { ukernel::<S, $r, 1>(k, a, a_rs, a_ks, b, b_stride, bias, c, c_rs, cols, lo, hi) },
-                    ($r, 2) => unsafe { ukernel::<S, $r, 2>(k, a, a_rs, a_ks, b, b_stride, bias, c, c_rs, cols, lo, hi) },
+                    ($r, 1, true) => unsafe { ukernel::<S, $r, 1, true>(k, a, a_ks, b, b_stride, bias, c, c_rs, cols, lo, hi) },
+                    ($r, 2, true) => unsafe { ukernel::<S, $r, 2, true>(k, a, a_ks, b, b_stride, bias, c, c_rs, cols, lo, hi) },
+                    ($r, 1, false) => unsafe { ukernel::<S, $r, 1, false>(k, a, a_ks, b, b_stride, bias, c, c_rs, cols, lo, hi) },
+                    ($r, 2, false) => unsafe { ukernel::<S, $r, 2, false>(k, a, a_ks, b, b_stride, bias, c, c_rs, cols, lo, hi) },
                 )*
                 _ => unreachable!("microkernel tile {rows}x{nv}"),
             }
@@ -456,7 +536,17 @@ unsafe fn micro<S: Simd>(
     go!(1 2 3 4 5 6 7 8 9 10 11 12)
 }
 
-/// One `MR x (NV * W)` tile: `A[i][kk] = a[i * a_rs + kk * a_ks]`, `b`
+/// The rows of one A block: `base + i * rs` when `spaced`, else `ptrs[i]`.
+struct ARows {
+    ptrs: [*const f32; MR_MAX],
+    base: *const f32,
+    rs: usize,
+    spaced: bool,
+}
+
+/// One `MR x (NV * W)` tile over `k = (segs, nseg, run)`: `nseg` runs of
+/// `run` columns, `A[i][s * run + j] = row_i[segs[s] + j * a_ks]` with the
+/// rows of `a` (`SPACED` must match `a.spaced`); `b`
 /// advances `b_stride` floats per k, `bias` and `b` hold `NV * W` readable
 /// floats per row, `c` rows are `c_rs` apart and `cols` of them are stored.
 ///
@@ -464,10 +554,9 @@ unsafe fn micro<S: Simd>(
 /// `S` must be available; all pointers valid for the extents above.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn ukernel<S: Simd, const MR: usize, const NV: usize>(
-    k: usize,
-    a: *const f32,
-    a_rs: usize,
+unsafe fn ukernel<S: Simd, const MR: usize, const NV: usize, const SPACED: bool>(
+    (segs, nseg, run): (*const usize, usize, usize),
+    a: &ARows,
     a_ks: usize,
     b: *const f32,
     b_stride: usize,
@@ -487,19 +576,45 @@ unsafe fn ukernel<S: Simd, const MR: usize, const NV: usize>(
                 row[v] = x;
             }
         }
-        let rows: [*const f32; MR] = std::array::from_fn(|i| a.wrapping_add(i * a_rs));
+        // Evenly spaced rows let the compiler address them from one base.
+        let rows: [*const f32; MR] = std::array::from_fn(|i| {
+            if SPACED {
+                a.base.wrapping_add(i * a.rs)
+            } else {
+                a.ptrs[i]
+            }
+        });
         let mut bp = b;
-        let mut off = 0;
-        for _ in 0..k {
-            let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::W)));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let x = S::splat(*rows[i].add(off));
-                for v in 0..NV {
-                    row[v] = S::fma(x, bv[v], row[v]);
+        // One k step, as a macro so that it always inlines.
+        macro_rules! step {
+            ($off:expr, $bp:expr) => {{
+                let (off, bp) = ($off, $bp);
+                let bv: [S::V; NV] = std::array::from_fn(|v| S::load(bp.add(v * S::W)));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let x = S::splat(*rows[i].add(off));
+                    for v in 0..NV {
+                        row[v] = S::fma(x, bv[v], row[v]);
+                    }
+                }
+            }};
+        }
+        if nseg == 1 {
+            // One run (plain matrices): the tightest loop.
+            let mut off = *segs;
+            for _ in 0..run {
+                step!(off, bp);
+                off += a_ks;
+                bp = bp.wrapping_add(b_stride);
+            }
+        } else {
+            for sg in 0..nseg {
+                let mut off = *segs.add(sg);
+                for _ in 0..run {
+                    step!(off, bp);
+                    off += a_ks;
+                    bp = bp.wrapping_add(b_stride);
                 }
             }
-            off += a_ks;
-            bp = bp.wrapping_add(b_stride);
         }
         let (lo, hi) = (S::splat(lo), S::splat(hi));
         for (i, row) in acc.iter().enumerate() {
@@ -619,11 +734,7 @@ mod tests {
         for isa in Isa::available() {
             let packed = PackedB::pack(&bt, k, n, 1, k).unwrap();
             let mut c = vec![-7.0; m * (n + 3)];
-            let lhs = Lhs {
-                data: &at,
-                rs: 1,
-                cs: m,
-            };
+            let lhs = Lhs::strided(&at, 1, m);
             gemm_serial(
                 isa,
                 lhs,
@@ -646,6 +757,77 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn grouped_rows_and_offset_tables() {
+        // A is read from a 2-D "image" [5][7]: rows are 2 groups of 3 pixels
+        // (stride 2, groups 14 apart) and columns a 2x2 window via offsets.
+        let img = rand_vec(35, 9);
+        let koffs = [0usize, 1, 7, 8];
+        let segs = [0usize, 7];
+        let (m, k, n) = (6, 4, 5);
+        let a: Vec<f32> = (0..m)
+            .flat_map(|i| koffs.iter().map(move |&o| (i / 3) * 14 + (i % 3) * 2 + o))
+            .map(|x| img[x])
+            .collect();
+        let b = rand_vec(k * n, 10);
+        let want = naive(&a, m, k, &b, n, &vec![0.0; n], f32::MIN, f32::MAX);
+        let lhs = Lhs {
+            data: &img,
+            rs: 2,
+            cs: 1,
+            group: 3,
+            group_stride: 14,
+            segs: Some((&segs, 2)),
+        };
+        let packed = PackedB::pack(&b, k, n, n, 1).unwrap();
+        for isa in Isa::available() {
+            let mut c = vec![0.0; m * n];
+            gemm_serial(
+                isa,
+                lhs,
+                m,
+                &packed,
+                &Bias::zeros(n),
+                &mut c,
+                n,
+                (f32::MIN, f32::MAX),
+            )
+            .unwrap();
+            for (x, y) in c.iter().zip(&want) {
+                assert!((x - y).abs() < 1e-5);
+            }
+            // Without the table the same rows read 4 contiguous values.
+            let strided = Lhs { segs: None, ..lhs };
+            gemm_serial(
+                isa,
+                strided,
+                m,
+                &packed,
+                &Bias::zeros(n),
+                &mut c,
+                n,
+                (f32::MIN, f32::MAX),
+            )
+            .unwrap();
+        }
+        // An offset past the image is refused.
+        let bad = Lhs {
+            segs: Some((&[0, 30], 2)),
+            ..lhs
+        };
+        assert!(gemm_serial(
+            Isa::detect(),
+            bad,
+            m,
+            &packed,
+            &Bias::zeros(n),
+            &mut [0.0; 30],
+            n,
+            (0.0, 1.0)
+        )
+        .is_err());
     }
 
     #[test]
