@@ -502,17 +502,19 @@ pub(crate) mod tests {
         out
     }
 
+    /// Input nhwc, filter ohwi, padding, stride, dilation, activation.
+    type Case = (
+        [usize; 4],
+        [usize; 4],
+        i8,
+        (usize, usize),
+        (usize, usize),
+        i8,
+    );
+
     #[test]
     fn matches_direct_convolution_on_random_shapes() {
-        // (input nhwc, filter ohwi, padding, stride, dilation, act)
-        let cases: &[(
-            [usize; 4],
-            [usize; 4],
-            i8,
-            (usize, usize),
-            (usize, usize),
-            i8,
-        )] = &[
+        let cases: &[Case] = &[
             ([2, 9, 8, 2], [4, 3, 3, 2], 1, (2, 2), (1, 1), 0),
             ([1, 7, 7, 3], [5, 3, 3, 3], 0, (1, 1), (1, 1), 1),
             ([1, 12, 10, 6], [8, 3, 3, 3], 0, (1, 2), (2, 1), 2),

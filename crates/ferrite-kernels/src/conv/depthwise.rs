@@ -77,11 +77,7 @@ fn padded(channels: usize) -> usize {
 /// Copies `[taps][channels]` values into rows of `padded(channels)`.
 fn pad_channels(values: &[f32], channels: usize) -> Vec<f32> {
     let cp = padded(channels);
-    let rows = if channels == 0 {
-        0
-    } else {
-        values.len() / channels
-    };
+    let rows = values.len().checked_div(channels).unwrap_or(0);
     let mut out = vec![0.0; cp * rows.max(1)];
     for (r, row) in values.chunks_exact(channels.max(1)).enumerate() {
         out[r * cp..r * cp + channels].copy_from_slice(row);
@@ -90,7 +86,7 @@ fn pad_channels(values: &[f32], channels: usize) -> Vec<f32> {
 }
 
 fn pack_filter(values: &[f32], channels: usize) -> KResult<Vec<f32>> {
-    if channels == 0 || values.len() % channels != 0 {
+    if channels == 0 || !values.len().is_multiple_of(channels) {
         return invalid("DEPTHWISE_CONV_2D filter data does not match its shape");
     }
     Ok(pad_channels(values, channels))
@@ -386,11 +382,11 @@ unsafe fn rows_fixed<S: Simd, const KH: usize, const KW: usize>(job: &Job, rows:
                     if full_rows && cnt == S::W && ox >= inner.start && ox + PIX <= inner.end {
                         let step = g.w.stride * c;
                         let mut acc = [bv; PIX];
-                        for ky in 0..KH {
-                            for kx in 0..KW {
+                        for (ky, wrow) in wv.iter().enumerate() {
+                            for (kx, &w) in wrow.iter().enumerate() {
                                 let p = at(ky, kx);
                                 for (i, a) in acc.iter_mut().enumerate() {
-                                    *a = S::fma(S::load(p.add(i * step)), wv[ky][kx], *a);
+                                    *a = S::fma(S::load(p.add(i * step)), w, *a);
                                 }
                             }
                         }
@@ -402,15 +398,15 @@ unsafe fn rows_fixed<S: Simd, const KH: usize, const KW: usize>(job: &Job, rows:
                     }
                     let (kx0, kx1) = valid_taps(ox, g.w, g.pad_l, KW, g.in_w);
                     let mut acc = bv;
-                    for ky in 0..KH {
-                        for kx in 0..KW {
+                    for (ky, wrow) in wv.iter().enumerate() {
+                        for (kx, &w) in wrow.iter().enumerate() {
                             if ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1 {
                                 let x = if cnt == S::W {
                                     S::load(at(ky, kx))
                                 } else {
                                     S::load_n(at(ky, kx), cnt)
                                 };
-                                acc = S::fma(x, wv[ky][kx], acc);
+                                acc = S::fma(x, w, acc);
                             }
                         }
                     }
@@ -587,6 +583,7 @@ mod tests {
     }
 
     /// Direct depthwise convolution in f64.
+    #[allow(clippy::too_many_arguments)]
     fn naive(
         x: &[f32],
         [n, h, w, c]: [usize; 4],
@@ -625,10 +622,12 @@ mod tests {
         out
     }
 
+    /// Input nhwc, kh, kw, multiplier, padding, stride, dilation, activation.
+    type Case = ([usize; 4], usize, usize, usize, i8, usize, usize, i8);
+
     #[test]
     fn matches_direct_loops_on_random_shapes() {
-        // (input nhwc, kh, kw, multiplier, padding, stride, dilation, act)
-        let cases: &[([usize; 4], usize, usize, usize, i8, usize, usize, i8)] = &[
+        let cases: &[Case] = &[
             ([1, 9, 10, 20], 3, 3, 1, 0, 1, 1, 3),
             ([2, 8, 7, 37], 3, 3, 1, 0, 2, 1, 1),
             ([1, 12, 12, 16], 5, 5, 1, 0, 1, 1, 0),

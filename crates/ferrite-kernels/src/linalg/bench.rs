@@ -119,7 +119,8 @@ fn bench_conv_mobilenet_layers() {
     use ferrite_format::options::{Conv2DOptions, DepthwiseConv2DOptions};
     use ferrite_format::BuiltinOptions;
     // (name, op, input nhwc, filter, stride, macs)
-    let layers: &[(&str, &str, [usize; 4], [usize; 4], i32)] = &[
+    type Layer = (&'static str, &'static str, [usize; 4], [usize; 4], i32);
+    let layers: &[Layer] = &[
         (
             "conv 3x3/2 224x224x3->32",
             "CONV_2D",

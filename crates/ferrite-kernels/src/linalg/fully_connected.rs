@@ -111,7 +111,7 @@ impl FullyConnected {
         let elements: usize = input.iter().product();
         let batch = if k == 0 {
             input.iter().rev().skip(1).product()
-        } else if elements % k != 0 {
+        } else if !elements.is_multiple_of(k) {
             return invalid(format!(
                 "FULLY_CONNECTED input {input:?} is not a multiple of {k} values"
             ));

@@ -40,7 +40,7 @@ pub fn activation_range(act: Activation) -> Option<(f32, f32)> {
 
 /// The f32 values of constant tensor bytes, which need not be aligned.
 pub fn read_f32(bytes: &[u8]) -> KResult<std::borrow::Cow<'_, [f32]>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return invalid(format!(
             "{} bytes are not a whole number of floats",
             bytes.len()
@@ -637,6 +637,7 @@ mod tests {
     use super::*;
     use crate::linalg::testutil::rand_vec;
 
+    #[allow(clippy::too_many_arguments)]
     fn naive(
         a: &[f32],
         m: usize,

@@ -3,6 +3,7 @@
 
 use crate::registry::{reg, Registration};
 
+pub mod batch_matmul;
 pub mod fully_connected;
 pub mod gemm;
 pub mod simd;
@@ -13,4 +14,7 @@ mod bench;
 pub(crate) mod testutil;
 
 /// This family's registry lines.
-pub static OPS: &[Registration] = &[reg("FULLY_CONNECTED", 1, 12, fully_connected::build)];
+pub static OPS: &[Registration] = &[
+    reg("BATCH_MATMUL", 1, 4, batch_matmul::build),
+    reg("FULLY_CONNECTED", 1, 12, fully_connected::build),
+];

@@ -77,9 +77,13 @@ impl Isa {
     }
 }
 
-/// A vector of `W` f32 lanes. All methods are `unsafe`: pointer arguments
-/// must be valid for the lanes touched, and the ISA must be available
-/// (callers only reach an implementation through [`isa_fn`], which checks).
+/// A vector of `W` f32 lanes.
+///
+/// # Safety
+/// Every method is `unsafe` with one contract: pointer arguments are valid
+/// for the lanes touched, and the implementing ISA is available (callers
+/// reach an implementation only through [`isa_fn`], which checks).
+#[allow(clippy::missing_safety_doc)]
 pub trait Simd {
     type V: Copy;
     const W: usize;
