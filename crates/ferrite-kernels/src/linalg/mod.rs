@@ -6,6 +6,7 @@ use crate::registry::{reg, Registration};
 pub mod batch_matmul;
 pub mod fully_connected;
 pub mod gemm;
+mod microkernel;
 pub mod simd;
 
 #[cfg(test)]
