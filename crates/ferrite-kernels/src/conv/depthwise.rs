@@ -20,9 +20,6 @@ use crate::linalg::simd::{isa_fn, Isa, Simd};
 /// Channels are padded to a multiple of the widest vector.
 const CPAD: usize = 16;
 
-/// Interior output pixels computed together (independent FMA chains).
-const PIX: usize = 4;
-
 struct Depthwise {
     padding: Padding,
     h: Axis,
@@ -337,7 +334,8 @@ unsafe fn rows_simd<S: Simd>(job: &Job, rows: Range<usize>) {
 
 /// A `KH x KW` window, unrolled: per output row and block of channels the
 /// taps sit in registers while the row's pixels stream past, interior
-/// pixels `PIX` at a time (independent FMA chains).
+/// pixels several at a time (independent FMA chains). With 32 registers
+/// two vectors of channels share a pass over the input rows.
 ///
 /// # Safety
 /// As for [`rows_simd`].
@@ -345,81 +343,143 @@ unsafe fn rows_simd<S: Simd>(job: &Job, rows: Range<usize>) {
 unsafe fn rows_fixed<S: Simd, const KH: usize, const KW: usize>(job: &Job, rows: Range<usize>) {
     let g = &job.g;
     let c = g.cout;
-    let cp = padded(c);
     let inner = interior(g.w, g.pad_l, KW, g.in_w, g.out_w);
     for r in rows {
         let (n, oy) = (r / g.out_h, r % g.out_h);
         let (ky0, ky1) = valid_taps(oy, g.h, g.pad_t, KH, g.in_h);
-        let full_rows = ky0 == 0 && ky1 == KH;
-        let in_rows: [*const f32; KH] = std::array::from_fn(|ky| {
-            let iy = (oy * g.h.stride + ky * g.h.dilation).wrapping_sub(g.pad_t);
-            job.input
-                .wrapping_add((n * g.in_h).wrapping_add(iy).wrapping_mul(g.in_w * c))
-        });
-        // SAFETY (block): pointers below address input pixels inside the
-        // image (valid_taps / interior), padded weight and bias vectors, or
-        // pixels of output row r; partial channel blocks use masks.
+        let row = Row {
+            in_rows: std::array::from_fn(|ky| {
+                let iy = (oy * g.h.stride + ky * g.h.dilation).wrapping_sub(g.pad_t);
+                job.input
+                    .wrapping_add((n * g.in_h).wrapping_add(iy).wrapping_mul(g.in_w * c))
+            }),
+            // Output row r (in bounds: r < batch * out_h).
+            out: job.out.wrapping_add(r * g.out_w * c),
+            ky: (ky0, ky1),
+            inner: if ky0 == 0 && ky1 == KH {
+                inner.clone()
+            } else {
+                0..0
+            },
+        };
+        let mut cb = 0;
+        // SAFETY: `row` describes row r as `pass` requires; blocks stay
+        // below c (the last one masked).
         unsafe {
-            let out_row = job.out.add(r * g.out_w * c);
-            let (lo, hi) = (S::splat(job.lo), S::splat(job.hi));
-            let mut cb = 0;
-            while cb < c {
-                let cnt = (c - cb).min(S::W);
-                let wv: [[S::V; KW]; KH] = std::array::from_fn(|ky| {
-                    std::array::from_fn(|kx| S::load(job.weights.add((ky * KW + kx) * cp + cb)))
-                });
-                let bv = S::load(job.bias.add(cb));
-                let mut ox = 0;
-                while ox < g.out_w {
-                    let ix0 = (ox * g.w.stride).wrapping_sub(g.pad_l);
-                    let at = |ky: usize, kx: usize| {
-                        in_rows[ky].wrapping_add(
-                            ix0.wrapping_add(kx * g.w.dilation)
-                                .wrapping_mul(c)
-                                .wrapping_add(cb),
-                        )
-                    };
-                    if full_rows && cnt == S::W && ox >= inner.start && ox + PIX <= inner.end {
-                        let step = g.w.stride * c;
-                        let mut acc = [bv; PIX];
-                        for (ky, wrow) in wv.iter().enumerate() {
-                            for (kx, &w) in wrow.iter().enumerate() {
-                                let p = at(ky, kx);
-                                for (i, a) in acc.iter_mut().enumerate() {
-                                    *a = S::fma(S::load(p.add(i * step)), w, *a);
-                                }
-                            }
-                        }
-                        for (i, a) in acc.iter().enumerate() {
-                            S::store(out_row.add((ox + i) * c + cb), S::clamp(*a, lo, hi));
-                        }
-                        ox += PIX;
-                        continue;
-                    }
-                    let (kx0, kx1) = valid_taps(ox, g.w, g.pad_l, KW, g.in_w);
-                    let mut acc = bv;
-                    for (ky, wrow) in wv.iter().enumerate() {
-                        for (kx, &w) in wrow.iter().enumerate() {
-                            if ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1 {
-                                let x = if cnt == S::W {
-                                    S::load(at(ky, kx))
-                                } else {
-                                    S::load_n(at(ky, kx), cnt)
-                                };
-                                acc = S::fma(x, w, acc);
-                            }
-                        }
-                    }
-                    let y = S::clamp(acc, lo, hi);
-                    if cnt == S::W {
-                        S::store(out_row.add(ox * c + cb), y);
-                    } else {
-                        S::store_n(out_row.add(ox * c + cb), y, cnt);
-                    }
-                    ox += 1;
+            if S::REGS >= 32 {
+                while cb + 2 * S::W <= c {
+                    pass::<S, KH, KW, 2, 2>(job, &row, cb);
+                    cb += 2 * S::W;
                 }
+            }
+            while cb < c {
+                pass::<S, KH, KW, 1, 4>(job, &row, cb);
                 cb += S::W;
             }
+        }
+    }
+}
+
+/// One output row for `rows_fixed`: input rows per tap row (valid for
+/// `ky.0..ky.1`), the output row, and the output pixels whose window lies
+/// inside the image (empty when some tap row is outside).
+struct Row<const KH: usize> {
+    in_rows: [*const f32; KH],
+    out: *mut f32,
+    ky: (usize, usize),
+    inner: Range<usize>,
+}
+
+/// Channels `cb..cb + NB * W` (or the masked tail, with NB = 1) of one
+/// output row, `PIXN` interior pixels at a time.
+///
+/// # Safety
+/// As for [`rows_simd`]; `row` built by `rows_fixed`, `cb < c`, and with
+/// NB > 1 every block full.
+#[inline(always)]
+unsafe fn pass<S: Simd, const KH: usize, const KW: usize, const NB: usize, const PIXN: usize>(
+    job: &Job,
+    row: &Row<KH>,
+    cb: usize,
+) {
+    let g = &job.g;
+    let c = g.cout;
+    let cp = padded(c);
+    let cnt = (c - cb).min(S::W);
+    let (ky0, ky1) = row.ky;
+    // SAFETY (block): pointers below address input pixels inside the image
+    // (valid_taps / interior), padded weight and bias vectors, or pixels of
+    // this output row; a partial block uses masks.
+    unsafe {
+        let (lo, hi) = (S::splat(job.lo), S::splat(job.hi));
+        let wv: [[[S::V; NB]; KW]; KH] = std::array::from_fn(|ky| {
+            std::array::from_fn(|kx| {
+                std::array::from_fn(|j| {
+                    S::load(job.weights.add((ky * KW + kx) * cp + cb + j * S::W))
+                })
+            })
+        });
+        let bv: [S::V; NB] = std::array::from_fn(|j| S::load(job.bias.add(cb + j * S::W)));
+        let mut ox = 0;
+        while ox < g.out_w {
+            let ix0 = (ox * g.w.stride).wrapping_sub(g.pad_l);
+            let at = |ky: usize, kx: usize| {
+                row.in_rows[ky].wrapping_add(
+                    ix0.wrapping_add(kx * g.w.dilation)
+                        .wrapping_mul(c)
+                        .wrapping_add(cb),
+                )
+            };
+            if cnt == S::W && ox >= row.inner.start && ox + PIXN <= row.inner.end {
+                let step = g.w.stride * c;
+                let mut acc = [bv; PIXN];
+                for (ky, wrow) in wv.iter().enumerate() {
+                    for (kx, w) in wrow.iter().enumerate() {
+                        let p = at(ky, kx);
+                        for (i, a) in acc.iter_mut().enumerate() {
+                            for j in 0..NB {
+                                a[j] = S::fma(S::load(p.add(i * step + j * S::W)), w[j], a[j]);
+                            }
+                        }
+                    }
+                }
+                for (i, a) in acc.iter().enumerate() {
+                    for (j, &v) in a.iter().enumerate() {
+                        S::store(
+                            row.out.add((ox + i) * c + cb + j * S::W),
+                            S::clamp(v, lo, hi),
+                        );
+                    }
+                }
+                ox += PIXN;
+                continue;
+            }
+            let (kx0, kx1) = valid_taps(ox, g.w, g.pad_l, KW, g.in_w);
+            let mut acc = bv;
+            for (ky, wrow) in wv.iter().enumerate() {
+                for (kx, w) in wrow.iter().enumerate() {
+                    if ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1 {
+                        let p = at(ky, kx);
+                        for j in 0..NB {
+                            let x = if cnt == S::W {
+                                S::load(p.add(j * S::W))
+                            } else {
+                                S::load_n(p, cnt)
+                            };
+                            acc[j] = S::fma(x, w[j], acc[j]);
+                        }
+                    }
+                }
+            }
+            for (j, &v) in acc.iter().enumerate() {
+                let y = S::clamp(v, lo, hi);
+                if cnt == S::W {
+                    S::store(row.out.add(ox * c + cb + j * S::W), y);
+                } else {
+                    S::store_n(row.out.add(ox * c + cb), y, cnt);
+                }
+            }
+            ox += 1;
         }
     }
 }

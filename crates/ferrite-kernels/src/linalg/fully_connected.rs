@@ -19,13 +19,14 @@ struct FullyConnected {
 }
 
 pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
-    spec.expect_arity(2..=3, 1)?;
     let BuiltinOptions::FullyConnectedOptions(o) = spec.options else {
         return invalid("FULLY_CONNECTED without FullyConnectedOptions");
     };
+    // Checked first: the shuffled format also has a second output.
     if o.weights_format != 0 {
         return spec.unsupported("weights_format SHUFFLED4x16INT8");
     }
+    spec.expect_arity(2..=3, 1)?;
     let input = spec.input(0)?;
     let weights = spec.input(1)?;
     let bias = spec.inputs.get(2).copied().flatten();

@@ -89,6 +89,8 @@ pub trait Simd {
     const W: usize;
     /// Rows of the GEMM microkernel (with two vectors of columns).
     const MR: usize;
+    /// Vector registers.
+    const REGS: usize;
 
     unsafe fn splat(x: f32) -> Self::V;
     unsafe fn load(p: *const f32) -> Self::V;
@@ -110,6 +112,7 @@ impl Simd for Generic {
     type V = [f32; 8];
     const W: usize = 8;
     const MR: usize = 4;
+    const REGS: usize = 16;
 
     #[inline(always)]
     unsafe fn splat(x: f32) -> [f32; 8] {
@@ -183,6 +186,7 @@ mod x86 {
         type V = __m512;
         const W: usize = 16;
         const MR: usize = 12;
+        const REGS: usize = 32;
 
         #[inline(always)]
         unsafe fn splat(x: f32) -> __m512 {
@@ -234,6 +238,7 @@ mod x86 {
         type V = __m256;
         const W: usize = 8;
         const MR: usize = 6;
+        const REGS: usize = 16;
 
         #[inline(always)]
         unsafe fn splat(x: f32) -> __m256 {
