@@ -25,9 +25,9 @@ struct Conv2d {
     weights: Option<Vec<PackedB>>,
     /// Per-group bias, when constant or absent (and the filter constant).
     bias: Option<Vec<Bias>>,
-    /// The zero-bordered input image of the last eval and its shape; its
-    /// borders stay zero while the shape does.
-    scratch: Mutex<(Vec<f32>, [usize; 4])>,
+    /// The zero-bordered input image of the last eval and its geometry;
+    /// its borders stay zero while the geometry does.
+    scratch: Mutex<(Vec<f32>, [usize; 8])>,
 }
 
 pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
@@ -72,7 +72,7 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         range,
         weights,
         bias,
-        scratch: Mutex::new((Vec::new(), [0; 4])),
+        scratch: Mutex::new((Vec::new(), [0; 8])),
     }))
 }
 
@@ -263,7 +263,9 @@ impl Kernel for Conv2d {
                 .lock()
                 .map_err(|_| KernelError::InvalidInput("CONV_2D scratch poisoned".into()))?;
             let (buf, shape) = &mut *guard;
-            let want = [g.batch, hp, wp, g.cin];
+            // The placement matters too: equal padded sizes can hold the
+            // image at different offsets.
+            let want = [g.batch, hp, wp, g.cin, g.in_h, g.in_w, g.pad_t, g.pad_l];
             if *shape != want {
                 buf.clear();
                 buf.resize(g.batch * hp * wp * g.cin, 0.0);
@@ -564,6 +566,27 @@ pub(crate) mod tests {
             }
             Isa::force(None);
         }
+    }
+
+    #[test]
+    fn resized_input_moves_the_padded_image() {
+        // Stride-2 SAME pads 224 by (0, 1) and 223 by (1, 1): the same
+        // padded size, a different placement; the second eval must not see
+        // the first one's pixels in its border.
+        let o = opts(0, (2, 2), (1, 1), 0);
+        let f = rand_vec(3 * 3 * 3 * 2, 7);
+        let make = |hw: usize| {
+            OpTest::new("CONV_2D", &o)
+                .input_f32(&[1, hw, hw, 3], &rand_vec(hw * hw * 3, hw as u64), false)
+                .input_f32(&[2, 3, 3, 3], &f, true)
+        };
+        let (big, small) = (make(24), make(23));
+        let kernel = big.build().unwrap();
+        big.run_kernel(kernel.as_ref(), 1).unwrap();
+        let (s, y) = small.run_kernel(kernel.as_ref(), 1).unwrap();
+        let (s2, want) = small.run_f32(1);
+        assert_eq!(s, s2);
+        assert_eq!(y, want);
     }
 
     #[test]

@@ -238,9 +238,11 @@ pub fn gemm(
         return Ok(());
     };
     let panels = b.panels();
-    let flops = m * b.n * b.k.max(1);
+    let macs = m * b.n * b.k.max(1);
     let threads = par.threads();
-    if threads <= 1 || flops < 1 << 16 {
+    // Below about a million multiply-adds (some 10 us) waking the pool
+    // costs more than it saves.
+    if threads <= 1 || macs < 1 << 20 {
         run_tile(isa, &job, 0..job.blocks, 0..panels);
         return Ok(());
     }
@@ -381,6 +383,9 @@ mod tests {
             (7, 0, 20),
             (200, 9, 15),
             (5, 300, 70),
+            // Big enough for the threaded split (rows, then columns).
+            (300, 64, 100),
+            (20, 200, 400),
         ];
         let par = Parallel::new(2).unwrap();
         for isa in Isa::available() {

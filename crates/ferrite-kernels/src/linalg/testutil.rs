@@ -130,7 +130,16 @@ impl<'o> OpTest<'o> {
     /// Builds, infers the output shape and evaluates on `threads` threads.
     pub fn run(&self, threads: usize) -> KResult<(Vec<usize>, Vec<f32>)> {
         let kernel = self.build()?;
-        let shape = self.shapes_of(kernel.as_ref())?.remove(0);
+        self.run_kernel(kernel.as_ref(), threads)
+    }
+
+    /// Evaluates an already built kernel on these inputs (as after a resize).
+    pub fn run_kernel(
+        &self,
+        kernel: &dyn Kernel,
+        threads: usize,
+    ) -> KResult<(Vec<usize>, Vec<f32>)> {
+        let shape = self.shapes_of(kernel)?.remove(0);
         let mut buf = AlignedBuf::default();
         // NaN-filled so unwritten outputs show.
         let n: usize = shape.iter().product();
