@@ -217,11 +217,11 @@ impl Kernel for Depthwise {
         if rows == 0 || g.out_w == 0 || g.cout == 0 {
             return Ok(());
         }
-        // About 64K multiply-adds per task keeps threading overhead small.
-        let work = g.out_w * g.cout * taps;
-        let tasks = if io.par.threads() > 1 {
-            rows.min((rows * work).div_ceil(1 << 16))
-                .min(4 * io.par.threads())
+        // Threads only pay off above about half a million multiply-adds;
+        // then at least 128K per task.
+        let macs = rows * g.out_w * g.cout * taps;
+        let tasks = if io.par.threads() > 1 && macs >= 1 << 19 {
+            rows.min(macs >> 17).min(4 * io.par.threads()).max(1)
         } else {
             1
         };
@@ -696,6 +696,9 @@ mod tests {
             ([1, 7, 9, 5], 2, 4, 1, 0, 1, 1, 0),
             ([1, 6, 5, 3], 3, 3, 3, 0, 1, 1, 3),
             ([1, 40, 40, 96], 3, 3, 1, 0, 2, 1, 3),
+            // Large enough to be split over threads.
+            ([1, 48, 48, 64], 3, 3, 1, 0, 1, 1, 3),
+            ([2, 40, 40, 8], 3, 3, 4, 0, 1, 1, 0),
         ];
         for (ci, &(xs_, kh, kw, m, pad, s, d, act)) in cases.iter().enumerate() {
             let co = xs_[3] * m;
