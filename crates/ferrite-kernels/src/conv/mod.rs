@@ -1,6 +1,15 @@
 //! Convolutions: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV.
 
-use crate::registry::Registration;
+use crate::registry::{reg, Registration};
+
+pub mod conv2d;
+pub mod depthwise;
+pub mod geometry;
+pub mod transpose_conv;
 
 /// This family's registry lines.
-pub static OPS: &[Registration] = &[];
+pub static OPS: &[Registration] = &[
+    reg("CONV_2D", 1, 8, conv2d::build),
+    reg("DEPTHWISE_CONV_2D", 1, 7, depthwise::build),
+    reg("TRANSPOSE_CONV", 1, 5, transpose_conv::build),
+];

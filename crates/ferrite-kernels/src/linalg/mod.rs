@@ -1,6 +1,21 @@
-//! Matrix products: FULLY_CONNECTED, BATCH_MATMUL, and the GEMM they share.
+//! Matrix products: FULLY_CONNECTED, BATCH_MATMUL, and the GEMM they share
+//! with the convolutions.
 
-use crate::registry::Registration;
+use crate::registry::{reg, Registration};
+
+pub mod batch_matmul;
+pub mod fully_connected;
+pub mod gemm;
+mod microkernel;
+pub mod simd;
+
+#[cfg(test)]
+mod bench;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 /// This family's registry lines.
-pub static OPS: &[Registration] = &[];
+pub static OPS: &[Registration] = &[
+    reg("BATCH_MATMUL", 1, 4, batch_matmul::build),
+    reg("FULLY_CONNECTED", 1, 12, fully_connected::build),
+];
