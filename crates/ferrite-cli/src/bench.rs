@@ -32,6 +32,10 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also time every op over the timed runs and print where the time goes
+    /// (per op type and the slowest single ops).
+    #[arg(long)]
+    profile: bool,
 }
 
 #[derive(Serialize)]
@@ -107,6 +111,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<()> {
         &model,
         Options {
             threads: args.threads,
+            profile: args.profile,
             ..Options::default()
         },
     )?;
@@ -128,6 +133,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<()> {
         interp.invoke()?;
         progress.update(i + 1);
     }
+    interp.clear_profile();
     let mut times = Vec::with_capacity(args.runs);
     for i in 0..args.runs {
         let t = Instant::now();
@@ -152,6 +158,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<()> {
         peak_rss_bytes: peak_rss(),
         tensor_memory_bytes: interp.resident_bytes(),
     };
+    let profile = interp.profile();
     if args.json {
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
     } else {
@@ -177,9 +184,47 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<()> {
             report.tensor_memory_bytes as f64 / (1 << 20) as f64
         )?;
     }
+    if args.profile && !args.json {
+        print_profile(&profile, args.runs, out)?;
+    }
     Ok(())
 }
 
 fn interp_threads(args: &Args) -> usize {
     args.threads.max(1)
+}
+
+/// Where the time went: per op type, then the slowest single ops, in ms
+/// per invoke.
+fn print_profile(profile: &[ferrite::OpProfile], runs: usize, out: &mut dyn Write) -> Result<()> {
+    let per_invoke = |d: std::time::Duration| d.as_secs_f64() * 1e3 / runs as f64;
+    let total: f64 = profile.iter().map(|p| per_invoke(p.total)).sum();
+    let mut by_type: std::collections::BTreeMap<&str, (usize, f64)> = Default::default();
+    for p in profile {
+        let e = by_type.entry(&p.op).or_default();
+        e.0 += 1;
+        e.1 += per_invoke(p.total);
+    }
+    let mut types: Vec<_> = by_type.into_iter().collect();
+    types.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1));
+    writeln!(out, "\nper op type (ms per invoke)")?;
+    for (name, (count, ms)) in &types {
+        writeln!(
+            out,
+            "  {name:<28} {count:>4} ops {ms:>9.3} ms {:>5.1}%",
+            100.0 * ms / total.max(1e-12)
+        )?;
+    }
+    writeln!(out, "\nslowest ops (ms per invoke)")?;
+    for p in profile.iter().take(10) {
+        writeln!(
+            out,
+            "  subgraph {} op {:<4} {:<24} {:>9.3} ms",
+            p.subgraph,
+            p.op_index,
+            p.op,
+            per_invoke(p.total)
+        )?;
+    }
+    Ok(())
 }

@@ -20,6 +20,18 @@ pub struct Options {
     pub threads: usize,
     /// WHILE loops that run longer than this fail with `LimitExceeded`.
     pub max_loop_iterations: u64,
+    /// Time every op (see [`Interpreter::profile`]); off by default.
+    pub profile: bool,
+}
+
+/// Accumulated time of one op over the invokes since profiling started.
+#[derive(Debug, Clone)]
+pub struct OpProfile {
+    pub subgraph: usize,
+    pub op_index: usize,
+    pub op: String,
+    pub calls: u64,
+    pub total: std::time::Duration,
 }
 
 impl Default for Options {
@@ -27,6 +39,7 @@ impl Default for Options {
         Options {
             threads: 1,
             max_loop_iterations: 10_000_000,
+            profile: false,
         }
     }
 }
@@ -48,6 +61,8 @@ pub struct Interpreter {
     par: Parallel,
     options: Options,
     state: State,
+    /// Per (subgraph, op): calls and total time, when profiling.
+    timings: std::collections::HashMap<(usize, usize), (u64, std::time::Duration)>,
 }
 
 /// Subgraphs that are entered directly (primary and signatures); others
@@ -75,6 +90,7 @@ impl Interpreter {
             par,
             options,
             state: State::default(),
+            timings: Default::default(),
         };
         for (s, entry) in entry_subgraphs(&interp.graph).into_iter().enumerate() {
             let shapes = interp.declared_input_shapes(s);
@@ -244,6 +260,29 @@ impl Interpreter {
         self.run_subgraph(0)
     }
 
+    /// Time spent per op since the interpreter was made (or the profile was
+    /// cleared), slowest first; empty unless `Options::profile` is set. Time
+    /// of control-flow ops includes the subgraphs they run.
+    pub fn profile(&self) -> Vec<OpProfile> {
+        let mut v: Vec<OpProfile> = self
+            .timings
+            .iter()
+            .map(|(&(s, n), &(calls, total))| OpProfile {
+                subgraph: s,
+                op_index: n,
+                op: self.graph.subgraphs[s].nodes[n].kind.display_name(),
+                calls,
+                total,
+            })
+            .collect();
+        v.sort_by(|a, b| b.total.cmp(&a.total));
+        v
+    }
+
+    pub fn clear_profile(&mut self) {
+        self.timings.clear();
+    }
+
     /// Forgets variables, hash tables and CALL_ONCE history, as a new
     /// interpreter would have them.
     pub fn reset_state(&mut self) {
@@ -280,6 +319,7 @@ impl Interpreter {
         let steps = std::mem::take(&mut plan.steps);
         let mut result = Ok(());
         for step in &steps {
+            let started = self.options.profile.then(std::time::Instant::now);
             let r = match &step.action {
                 Action::Skip => Ok(()),
                 Action::Kernel(k) => {
@@ -287,6 +327,13 @@ impl Interpreter {
                 }
                 Action::Control(c) => self.exec_control(plan, step.node, c),
             };
+            if let Some(t) = started {
+                if !matches!(step.action, Action::Skip) {
+                    let e = self.timings.entry((s, step.node)).or_default();
+                    e.0 += 1;
+                    e.1 += t.elapsed();
+                }
+            }
             if let Err(e) = r {
                 result = Err(e.at(op_location(&self.graph, s, step.node)));
                 break;

@@ -11,5 +11,5 @@ mod state_ops;
 
 pub use control::{INTERPRETER_OPS, NATIVE_FLEX_OPS};
 pub use error::{ErrorKind, Location, Result, RuntimeError};
-pub use interpreter::{Interpreter, Options, TensorView};
+pub use interpreter::{Interpreter, OpProfile, Options, TensorView};
 pub use shapes::infer_shapes;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub use error::{Error, ErrorKind, Location, Result};
 pub use ferrite_format::{Limits, TensorType as DType};
 use ferrite_graph::Graph;
-pub use ferrite_runtime::{Options, TensorView};
+pub use ferrite_runtime::{OpProfile, Options, TensorView};
 pub use signature::SignatureRunner;
 
 /// A loaded, verified model. Cheap to share between interpreters.
@@ -255,6 +255,16 @@ impl Interpreter {
     /// A runner for the signature `key`.
     pub fn signature(&mut self, key: &str) -> Result<SignatureRunner<'_>> {
         SignatureRunner::new(self, key)
+    }
+
+    /// Per-op time, slowest first, when `Options::profile` is set.
+    pub fn profile(&self) -> Vec<OpProfile> {
+        self.inner.profile()
+    }
+
+    /// Starts the per-op profile afresh.
+    pub fn clear_profile(&mut self) {
+        self.inner.clear_profile()
     }
 
     /// Forgets variables, hash tables and CALL_ONCE history.
