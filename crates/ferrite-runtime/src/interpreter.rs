@@ -275,7 +275,7 @@ impl Interpreter {
                 total,
             })
             .collect();
-        v.sort_by(|a, b| b.total.cmp(&a.total));
+        v.sort_by_key(|p| std::cmp::Reverse(p.total));
         v
     }
 
