@@ -301,6 +301,14 @@ pub trait Kernel: Send + Sync {
 
     /// Computes the outputs. `io.outputs` are already sized per `output_shapes`.
     fn eval(&self, io: &mut EvalIo<'_, '_>) -> KResult<()>;
+
+    /// Inputs this op updates (recurrent state, as LiteRT's LSTM does with
+    /// its variable tensors). `eval` then receives one extra output per
+    /// entry, after the real outputs and shaped like that input, and the
+    /// runtime stores it back into the input when the input is a variable.
+    fn state_inputs(&self) -> &[usize] {
+        &[]
+    }
 }
 
 /// Builds a kernel for one operator, or says why it cannot.

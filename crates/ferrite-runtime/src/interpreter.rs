@@ -287,6 +287,9 @@ impl Interpreter {
     /// interpreter would have them.
     pub fn reset_state(&mut self) {
         self.state = State::default();
+        for plan in &mut self.plans {
+            plan.reset_variables(&self.graph);
+        }
     }
 
     /// The current value of resource variable `container`/`shared_name`,

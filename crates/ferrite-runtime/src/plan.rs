@@ -85,7 +85,30 @@ pub(crate) fn byte_size(dtype: TensorType, shape: &[usize]) -> Option<usize> {
     }
 }
 
+/// A variable tensor's value at start and after a reset: its buffer in
+/// the file when it has one, zeros otherwise.
+fn variable_initial_value(graph: &Graph, s: usize, t: usize) -> AlignedBuf {
+    let info = &graph.subgraphs[s].tensors[t];
+    let mut b = AlignedBuf::default();
+    match graph.tensor_data(s, t) {
+        Some(data) => b.set(data),
+        None => b.resize(byte_size(info.dtype, &info.shape).unwrap_or(0)),
+    }
+    b
+}
+
 impl SubgraphPlan {
+    /// Puts every variable tensor back to its initial value.
+    pub fn reset_variables(&mut self, graph: &Graph) {
+        for (t, info) in graph.subgraphs[self.index].tensors.iter().enumerate() {
+            if info.is_variable {
+                self.tensors[t].shape = info.shape.clone();
+                self.tensors[t].storage =
+                    Storage::Own(variable_initial_value(graph, self.index, t));
+            }
+        }
+    }
+
     /// The current bytes of tensor `t`.
     pub fn data<'a>(&'a self, graph: &'a Graph, t: usize) -> Option<&'a [u8]> {
         match &self.tensors[t].storage {
@@ -150,13 +173,11 @@ pub(crate) fn plan_subgraph(
         steps: Vec::with_capacity(sg.nodes.len()),
         slots: Vec::new(),
     };
-    for t in &sg.tensors {
-        let storage = if t.data.is_some() {
+    for (i, t) in sg.tensors.iter().enumerate() {
+        let storage = if t.is_variable {
+            Storage::Own(variable_initial_value(graph, s, i))
+        } else if t.data.is_some() {
             Storage::Const
-        } else if t.is_variable {
-            let mut b = AlignedBuf::default();
-            b.resize(byte_size(t.dtype, &t.shape).unwrap_or(0));
-            Storage::Own(b)
         } else {
             Storage::Empty
         };
@@ -424,6 +445,12 @@ pub(crate) fn eval_kernel(
         ));
     }
     let mut bufs = Vec::with_capacity(node.outputs.len());
+    // State the kernel updates gets scratch outputs after the real ones.
+    let state_inputs: Vec<usize> = kernel
+        .state_inputs()
+        .iter()
+        .filter_map(|&k| node.inputs.get(k).copied().flatten())
+        .collect();
     for (&o, shape) in node.outputs.iter().zip(shapes) {
         let st = &mut plan.tensors[o];
         st.shape = shape;
@@ -432,6 +459,14 @@ pub(crate) fn eval_kernel(
         buf.resize(size);
         bufs.push(buf);
     }
+    let mut state_bufs: Vec<AlignedBuf> = state_inputs
+        .iter()
+        .map(|&t| {
+            let mut b = AlignedBuf::default();
+            b.resize(byte_size(plan.tensors[t].dtype, &plan.tensors[t].shape).unwrap_or(0));
+            b
+        })
+        .collect();
     let result = {
         let plan_ref: &SubgraphPlan = plan;
         let inputs: Vec<Option<TensorRef>> = node
@@ -452,7 +487,8 @@ pub(crate) fn eval_kernel(
         let mut outputs: Vec<TensorMut> = node
             .outputs
             .iter()
-            .zip(bufs.iter_mut())
+            .chain(&state_inputs)
+            .zip(bufs.iter_mut().chain(state_bufs.iter_mut()))
             .map(|(&o, buf)| {
                 let st = &plan_ref.tensors[o];
                 TensorMut {
@@ -475,6 +511,13 @@ pub(crate) fn eval_kernel(
             plan.put_buf(o, buf);
         }
         return Err(e.into());
+    }
+    let graph_tensors = &graph.subgraphs[plan.index].tensors;
+    for (&t, buf) in state_inputs.iter().zip(state_bufs) {
+        // Only variables persist; a constant state input stays constant.
+        if graph_tensors[t].is_variable {
+            plan.tensors[t].storage = Storage::Own(buf);
+        }
     }
     Ok(bufs)
 }

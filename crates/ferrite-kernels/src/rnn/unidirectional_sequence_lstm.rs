@@ -330,7 +330,17 @@ impl Kernel for Lstm {
                 out[row * o..(row + 1) * o].copy_from_slice(h);
             }
         }
+        // The final states go back into the state inputs, so the next
+        // invoke continues from them as in LiteRT.
+        if let [_, h_out, c_out] = &mut io.outputs[..] {
+            h_out.f32()?.copy_from_slice(&h);
+            c_out.f32()?.copy_from_slice(&cs);
+        }
         Ok(())
+    }
+
+    fn state_inputs(&self) -> &[usize] {
+        &[H_STATE, C_STATE]
     }
 }
 
