@@ -28,7 +28,7 @@ fn lstm_state_carries_over_like_litert_and_resets() {
     let model = Model::load(dir.join("model.tflite")).unwrap();
     let mut interp = Interpreter::new(&model, Options::default()).unwrap();
     let input = &refs["input_0"];
-    let mut run = |interp: &mut Interpreter| {
+    let run = |interp: &mut Interpreter| {
         interp.set_input_bytes(0, &input.data).unwrap();
         interp.invoke().unwrap();
         interp.output_as::<f32>(0).unwrap().to_vec()
