@@ -57,3 +57,59 @@ fn read_write_read_is_equal_and_stable() {
         );
     }
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `fixtures/roundtrip.json` records, per model, that LiteRT computed the
+/// same outputs on the original and on ferrite's rewrite (checked by
+/// `tools/fixtures/make_fixtures.py roundtrip`). The record holds for the
+/// current writer only while it still writes the same bytes: this test
+/// rewrites every model it can find and compares the hashes, so a writer
+/// change forces the LiteRT check to be run again.
+#[test]
+fn litert_identity_record_matches_the_current_writer() {
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("fixtures/roundtrip.json"))
+            .expect("roundtrip.json"),
+    )
+    .expect("JSON");
+    let files = model_files();
+    let mut checked = 0;
+    for entry in record["models"].as_array().expect("models") {
+        let name = entry["name"].as_str().unwrap();
+        let source = entry["source"].as_str().unwrap();
+        let path = files.iter().find(|p| {
+            let dir = p.parent().unwrap();
+            dir.file_name().unwrap() == name
+                && (source == "corpus") != dir.parent().unwrap().ends_with("fixtures")
+        });
+        let Some(path) = path else { continue };
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(
+            sha256_hex(&bytes),
+            entry["original_sha256"],
+            "{name}: model changed since the record"
+        );
+        let rewritten = Model::parse(&bytes).unwrap().write().unwrap();
+        assert_eq!(
+            sha256_hex(&rewritten),
+            entry["rewritten_sha256"],
+            "{name}: the writer's output changed; rerun tools/fixtures/make_fixtures.py roundtrip"
+        );
+        match entry["outputs_identical"].as_bool() {
+            Some(same) => assert!(same, "{name}: LiteRT outputs differed after the rewrite"),
+            None => assert!(
+                entry["note"].as_str().unwrap_or("").contains("Flex"),
+                "{name}: not compared"
+            ),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 49, "only {checked} recorded models found");
+}
