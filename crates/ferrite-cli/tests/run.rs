@@ -19,7 +19,10 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn ferrite(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ferrite")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn npz(path: &Path) -> BTreeMap<String, Array> {
@@ -45,19 +48,46 @@ fn invokes_share_one_interpreter_and_outputs_go_by_position() {
     let mut outs = Vec::new();
     for k in 0..4 {
         let r = dir.join(format!("ref_invoke{k}.npz"));
-        let input = input_file(&r, "input_0", "serving_default_x:0", &format!("vc_in{k}.npz"));
+        let input = input_file(
+            &r,
+            "input_0",
+            "serving_default_x:0",
+            &format!("vc_in{k}.npz"),
+        );
         let out = tmp(&format!("vc_out{k}.npz"));
-        args.extend(["--input".into(), p(&input).into(), "--output".into(), p(&out).into()]);
+        args.extend([
+            "--input".into(),
+            p(&input).into(),
+            "--output".into(),
+            p(&out).into(),
+        ]);
         outs.push((r, out));
     }
-    let result = Command::new(env!("CARGO_BIN_EXE_ferrite")).args(&args).output().unwrap();
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let result = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     for (r, out) in outs {
         let want = npz(&r);
         let got = npz(&out);
         // Keys are the model's output tensor names, in output order.
-        assert_eq!(got["StatefulPartitionedCall:1"].data, want["output_0"].data, "{}", r.display());
-        assert_eq!(got["StatefulPartitionedCall:0"].data, want["output_1"].data, "{}", r.display());
+        assert_eq!(
+            got["StatefulPartitionedCall:1"].data,
+            want["output_0"].data,
+            "{}",
+            r.display()
+        );
+        assert_eq!(
+            got["StatefulPartitionedCall:0"].data,
+            want["output_1"].data,
+            "{}",
+            r.display()
+        );
     }
 }
 
@@ -72,17 +102,36 @@ fn signatures_pair_with_inputs_by_position() {
         let name = if *sig == "get" { "x" } else { "new_w" };
         let input = input_file(&r, &format!("input_{name}"), name, &format!("ts_in{k}.npz"));
         let out = tmp(&format!("ts_out{k}.npz"));
-        args.extend(["--signature".into(), sig.to_string(), "--input".into(), p(&input).into()]);
+        args.extend([
+            "--signature".into(),
+            sig.to_string(),
+            "--input".into(),
+            p(&input).into(),
+        ]);
         args.extend(["--output".into(), p(&out).into()]);
         outs.push((r, out, if *sig == "get" { "y" } else { "w" }));
     }
-    let result = Command::new(env!("CARGO_BIN_EXE_ferrite")).args(&args).output().unwrap();
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let result = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     for (r, out, name) in outs {
         let got = npz(&out);
         let want = npz(&r);
-        let (g, w) = (got[name].to_f64().unwrap(), want[&format!("output_{name}")].to_f64().unwrap());
-        let diff = g.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let (g, w) = (
+            got[name].to_f64().unwrap(),
+            want[&format!("output_{name}")].to_f64().unwrap(),
+        );
+        let diff = g
+            .iter()
+            .zip(&w)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         assert!(diff < 1e-5, "{}: {name} differs by {diff}", r.display());
     }
 }
@@ -93,8 +142,19 @@ fn a_differently_shaped_input_is_resized() {
     let r = dir.join("ref_shape_5x6.npz");
     let input = input_file(&r, "input_0", "serving_default_x:0", "mlp_in.npz");
     let out = tmp("mlp_out.npz");
-    let result = ferrite(&["run", p(&dir.join("model.tflite")), "--input", p(&input), "--output", p(&out)]);
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let result = ferrite(&[
+        "run",
+        p(&dir.join("model.tflite")),
+        "--input",
+        p(&input),
+        "--output",
+        p(&out),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     let got = &npz(&out)["PartitionedCall:0"];
     assert_eq!(got.shape, npz(&r)["output_0"].shape);
 }
@@ -105,7 +165,10 @@ fn random_inputs_print_a_summary() {
     let result = ferrite(&["run", p(&model), "--seed", "7"]);
     assert!(result.status.success());
     let text = String::from_utf8_lossy(&result.stdout);
-    assert!(text.contains("PartitionedCall:0 float32 [1, 3]") && text.contains("mean"), "{text}");
+    assert!(
+        text.contains("PartitionedCall:0 float32 [1, 3]") && text.contains("mean"),
+        "{text}"
+    );
 }
 
 /// Runs a failing command; checks the one-line error and that no output
@@ -126,19 +189,53 @@ fn bad_inputs_fail_with_one_line_and_no_output() {
     let r = dir.join("ref.npz");
     let out = tmp("bad_out.npz");
     let wrong_key = input_file(&r, "input_0", "not_an_input", "bad_key.npz");
-    fails(&["run", p(&model), "--input", p(&wrong_key), "--output", p(&out)], &out, "no array for input");
+    fails(
+        &[
+            "run",
+            p(&model),
+            "--input",
+            p(&wrong_key),
+            "--output",
+            p(&out),
+        ],
+        &out,
+        "no array for input",
+    );
     let mut arrays = npz(&r);
     let mut as_f64 = arrays.remove("input_0").unwrap();
     let values = as_f64.to_f64().unwrap();
-    as_f64 = Array::new(ferrite_npz::DType::F64, as_f64.shape, values.iter().flat_map(|v| v.to_le_bytes()).collect());
+    as_f64 = Array::new(
+        ferrite_npz::DType::F64,
+        as_f64.shape,
+        values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    );
     let wrong_dtype = tmp("bad_dtype.npz");
     write_npz(&wrong_dtype, &[("serving_default_x:0".into(), as_f64)]).unwrap();
-    fails(&["run", p(&model), "--input", p(&wrong_dtype), "--output", p(&out)], &out, "float64");
+    fails(
+        &[
+            "run",
+            p(&model),
+            "--input",
+            p(&wrong_dtype),
+            "--output",
+            p(&out),
+        ],
+        &out,
+        "float64",
+    );
     let rank3 = tmp("bad_rank.npz");
     let a = Array::new(ferrite_npz::DType::F32, vec![1, 1, 6], vec![0; 24]);
     write_npz(&rank3, &[("serving_default_x:0".into(), a)]).unwrap();
-    fails(&["run", p(&model), "--input", p(&rank3), "--output", p(&out)], &out, "cannot resize");
-    fails(&["run", p(&model), "--signature", "nope", "--output", p(&out)], &out, "unknown signature 'nope'");
+    fails(
+        &["run", p(&model), "--input", p(&rank3), "--output", p(&out)],
+        &out,
+        "cannot resize",
+    );
+    fails(
+        &["run", p(&model), "--signature", "nope", "--output", p(&out)],
+        &out,
+        "unknown signature 'nope'",
+    );
 }
 
 #[test]
@@ -155,5 +252,9 @@ fn an_unsupported_op_is_named_and_writes_nothing() {
     let model = tmp("unsupported.tflite");
     std::fs::write(&model, b.finish().unwrap()).unwrap();
     let out = tmp("unsupported_out.npz");
-    fails(&["run", p(&model), "--output", p(&out)], &out, "unsupported: operator RFFT2D");
+    fails(
+        &["run", p(&model), "--output", p(&out)],
+        &out,
+        "unsupported: operator RFFT2D",
+    );
 }
