@@ -57,8 +57,8 @@ fn flex_options(op: &str, def: &[u8]) -> Vec<u8> {
     const STRING: u8 = 5 << 2 | 2;
     const VECTOR: u8 = 10 << 2 | 2;
     let mut b = Vec::new();
-    let mut string = |s: &[u8], b: &mut Vec<u8>| {
-        while b.len() % 4 != 0 {
+    let string = |s: &[u8], b: &mut Vec<u8>| {
+        while !b.len().is_multiple_of(4) {
             b.push(0);
         }
         b.extend_from_slice(&(s.len() as u32).to_le_bytes());
@@ -69,7 +69,7 @@ fn flex_options(op: &str, def: &[u8]) -> Vec<u8> {
     };
     let s0 = string(op.as_bytes(), &mut b);
     let s1 = string(def, &mut b);
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
     b.extend_from_slice(&2u32.to_le_bytes());
@@ -213,7 +213,17 @@ fn run(model: Vec<u8>, key: T, query: &[&str]) -> ferrite::Result<(Vec<u8>, i64)
 
 #[test]
 fn every_registered_dtype_pair_finds_and_defaults() {
-    let cases: [(T, T, [&str; 2], [&str; 2], &str, [&str; 3], [&str; 3]); 6] = [
+    // key, value, imported keys and values, default, query, expected
+    type Case<'a> = (
+        T,
+        T,
+        [&'a str; 2],
+        [&'a str; 2],
+        &'a str,
+        [&'a str; 3],
+        [&'a str; 3],
+    );
+    let cases: [Case; 6] = [
         (
             T::Int64,
             T::Float64,
