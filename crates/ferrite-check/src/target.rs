@@ -101,8 +101,10 @@ pub struct HashTableRule {
 #[derive(Debug, Clone)]
 pub struct VariableRule {
     pub assign: Scope,
-    /// A caveat reported whenever the model has resource variables.
+    /// A caveat reported whenever the model has resource variables, and
+    /// what to do about it.
     pub warning: Option<String>,
+    pub warning_fix: Option<String>,
     pub source: String,
 }
 
@@ -232,6 +234,8 @@ struct HashSection {
 struct VarSection {
     assign: Scope,
     warning: Option<String>,
+    #[serde(rename = "warning-fix")]
+    warning_fix: Option<String>,
     source: String,
 }
 
@@ -384,6 +388,7 @@ impl Target {
             variables: VariableRule {
                 assign: f.variables.assign,
                 warning: f.variables.warning,
+                warning_fix: f.variables.warning_fix,
                 source: f.variables.source,
             },
             shapes: Rule {

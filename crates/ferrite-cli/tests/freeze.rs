@@ -150,3 +150,34 @@ fn pins_input_shapes() {
     );
     assert!(!other.exists());
 }
+
+/// TVM's Relax importer only takes variables as static initialisation;
+/// `check` says so for the original and stays quiet about variables once
+/// `freeze` has folded them.
+#[test]
+fn check_for_tvm_stops_reporting_variables_after_freeze() {
+    let kinds = |model: &Path| -> Vec<String> {
+        let r = ferrite(&[
+            "check".as_ref(),
+            model.as_os_str(),
+            "--target".as_ref(),
+            "tvm-relax".as_ref(),
+            "--json".as_ref(),
+        ]);
+        assert!(r.status.success(), "{}", stderr(&r));
+        let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+        v["targets"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let original = workspace().join("fixtures/freeze/static_init.tflite");
+    assert!(kinds(&original).iter().any(|k| k == "resource-variables"));
+    let dir = scratch("check-after-freeze");
+    let out = dir.join("frozen.tflite");
+    assert!(freeze(&original, &out, &[]).status.success());
+    let after = kinds(&out);
+    assert!(!after.iter().any(|k| k.contains("variable")), "{after:?}");
+}

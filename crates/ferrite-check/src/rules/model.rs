@@ -29,7 +29,7 @@ fn variables(cx: &mut Ctx<'_, '_>) {
     });
     if has_vars {
         let msg = format!("the model uses resource variables. {warning}");
-        let fix = "create the interpreter with resource variables for every VAR_HANDLE (e.g. MicroResourceVariables::Create(allocator, N))".to_string();
+        let fix = cx.target.variables.warning_fix.clone().unwrap_or_default();
         let source = cx.target.variables.source.clone();
         cx.push(
             Warning,
