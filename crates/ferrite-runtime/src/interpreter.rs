@@ -22,6 +22,9 @@ pub struct Options {
     pub max_loop_iterations: u64,
     /// Time every op (see [`Interpreter::profile`]); off by default.
     pub profile: bool,
+    /// The largest tensor, in bytes, a model or input may make ferrite
+    /// allocate; larger ones fail with `LimitExceeded`.
+    pub max_tensor_bytes: usize,
 }
 
 /// Accumulated time of one op over the invokes since profiling started.
@@ -40,6 +43,7 @@ impl Default for Options {
             threads: 1,
             max_loop_iterations: 10_000_000,
             profile: false,
+            max_tensor_bytes: 4 << 30,
         }
     }
 }
@@ -94,7 +98,14 @@ impl Interpreter {
         };
         for (s, entry) in entry_subgraphs(&interp.graph).into_iter().enumerate() {
             let shapes = interp.declared_input_shapes(s);
-            let p = plan::plan_subgraph(&interp.graph, s, &shapes, entry, &interp.par)?;
+            let p = plan::plan_subgraph(
+                &interp.graph,
+                s,
+                &shapes,
+                entry,
+                interp.options.max_tensor_bytes,
+                &interp.par,
+            )?;
             interp.plans.push(p);
         }
         Ok(interp)
@@ -148,12 +159,8 @@ impl Interpreter {
             ))
             .with_tensor(&info.name));
         }
-        if byte_size(info.dtype, shape).is_none() {
-            return Err(RuntimeError::new(
-                ErrorKind::LimitExceeded,
-                format!("shape {shape:?} is too large"),
-            ));
-        }
+        plan::checked_size(info.dtype, shape, self.options.max_tensor_bytes)
+            .map_err(|e| e.with_tensor(&info.name))?;
         if self.plans[s].tensors[t].shape != shape {
             self.plans[s].tensors[t].shape = shape.to_vec();
             self.stale[s] = true;
@@ -243,6 +250,7 @@ impl Interpreter {
             s,
             &shapes,
             entry_subgraphs(&self.graph)[s],
+            self.options.max_tensor_bytes,
             &self.par,
         )?;
         // Carry the input values over; their shapes are what was planned.

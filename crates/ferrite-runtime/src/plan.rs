@@ -54,6 +54,8 @@ pub(crate) struct Step {
 #[derive(Default)]
 pub(crate) struct SubgraphPlan {
     pub index: usize,
+    /// No tensor may need more bytes than this (`Options::max_tensor_bytes`).
+    pub max_tensor_bytes: usize,
     pub tensors: Vec<TensorState>,
     pub steps: Vec<Step>,
     pub slots: Vec<AlignedBuf>,
@@ -72,6 +74,19 @@ pub(crate) fn quant_params(t: &TensorInfo) -> Option<QuantParams> {
         zero_point,
         axis: q.quantized_dimension.max(0) as usize,
     })
+}
+
+/// The byte size of a tensor of `dtype` and `shape`, refused when it
+/// overflows or exceeds `max`: shapes come from untrusted models and inputs,
+/// and an allocation that size would abort the process.
+pub(crate) fn checked_size(dtype: TensorType, shape: &[usize], max: usize) -> Result<usize> {
+    match byte_size(dtype, shape) {
+        Some(n) if n <= max => Ok(n),
+        _ => Err(RuntimeError::new(
+            ErrorKind::LimitExceeded,
+            format!("a {dtype} tensor of shape {shape:?} would exceed the {max}-byte tensor limit"),
+        )),
+    }
 }
 
 /// Byte size of a tensor of `dtype` and `shape`; STRING and RESOURCE
@@ -164,11 +179,13 @@ pub(crate) fn plan_subgraph(
     s: usize,
     input_shapes: &[Vec<usize>],
     inputs_static: bool,
+    max_tensor_bytes: usize,
     par: &Parallel,
 ) -> Result<SubgraphPlan> {
     let sg = &graph.subgraphs[s];
     let mut plan = SubgraphPlan {
         index: s,
+        max_tensor_bytes,
         tensors: Vec::with_capacity(sg.tensors.len()),
         steps: Vec::with_capacity(sg.nodes.len()),
         slots: Vec::new(),
@@ -332,6 +349,8 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
     match shapes {
         Some(shapes) => {
             for (&o, shape) in node.outputs.iter().zip(shapes) {
+                checked_size(plan.tensors[o].dtype, &shape, plan.max_tensor_bytes)
+                    .map_err(|e| e.with_tensor(&graph.subgraphs[plan.index].tensors[o].name))?;
                 plan.tensors[o].shape = shape;
                 plan.tensors[o].static_shape = all_static;
             }
@@ -452,10 +471,20 @@ pub(crate) fn eval_kernel(
         .filter_map(|&k| node.inputs.get(k).copied().flatten())
         .collect();
     for (&o, shape) in node.outputs.iter().zip(shapes) {
-        let st = &mut plan.tensors[o];
-        st.shape = shape;
+        let size = checked_size(plan.tensors[o].dtype, &shape, plan.max_tensor_bytes)
+            .map_err(|e| e.with_tensor(&sg.tensors[o].name));
+        let size = match size {
+            Ok(n) => n,
+            Err(e) => {
+                // Hand back what was taken so the arena stays whole.
+                for (&t, buf) in node.outputs.iter().zip(bufs) {
+                    plan.put_buf(t, buf);
+                }
+                return Err(e);
+            }
+        };
+        plan.tensors[o].shape = shape;
         let mut buf = plan.take_buf(o);
-        let size = byte_size(plan.tensors[o].dtype, &plan.tensors[o].shape).unwrap_or(0);
         buf.resize(size);
         bufs.push(buf);
     }

@@ -31,7 +31,7 @@ pub fn infer_shapes(
         )));
     }
     let par = Parallel::new(1)?;
-    let p = plan::plan_subgraph(graph, s, input_shapes, true, &par)?;
+    let p = plan::plan_subgraph(graph, s, input_shapes, true, usize::MAX, &par)?;
     Ok(p.tensors
         .into_iter()
         .map(|t| t.static_shape.then_some(t.shape))
