@@ -83,6 +83,15 @@ pub(crate) struct App {
 }
 
 impl App {
+    /// The metrics label for a requested model: its name, or one shared
+    /// label for unknown names so clients cannot grow the series without bound.
+    pub fn metric_label(&self, requested: &str) -> String {
+        match self.registry.entry(requested) {
+            Ok((e, _)) => e.name.clone(),
+            Err(_) => "<unknown>".into(),
+        }
+    }
+
     pub fn model_metadata(&self, name: &str, version: &str) -> Result<Value> {
         let (entry, _) = self.registry.entry(name)?;
         let (served, sig) = self.registry.resolve(name, version)?;

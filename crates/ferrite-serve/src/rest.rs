@@ -167,7 +167,7 @@ async fn infer_v2(
     headers: &HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> (String, Result<Response>) {
-    let label = name.split('/').next().unwrap_or(name).to_string();
+    let label = app.metric_label(name);
     let r = async {
         let (served, sig) = app.registry.resolve(name, version)?;
         let body = body.map_err(body_error)?;
@@ -226,7 +226,7 @@ async fn v1_models(
         Some((n, v)) => (n, v),
         None => (path, ""),
     };
-    let label = name.to_string();
+    let label = app.metric_label(name);
     let resp = match (method, verb) {
         (Method::GET, "") => match app.registry.resolve(name, version) {
             Ok((s, _)) => json_response(

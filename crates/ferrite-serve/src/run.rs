@@ -201,7 +201,8 @@ pub fn describe(
     interp: &mut Interpreter,
     signature: Option<&str>,
 ) -> Result<(Vec<TensorMeta>, Vec<TensorMeta>), String> {
-    let (ins, outs): (Vec<(String, TensorInfo)>, Vec<(String, TensorInfo)>) = match signature {
+    type Named = Vec<(String, TensorInfo)>;
+    let (ins, outs): (Named, Named) = match signature {
         None => (
             interp
                 .inputs()
@@ -219,7 +220,7 @@ pub fn describe(
             (s.inputs(), s.outputs())
         }
     };
-    let conv = |v: Vec<(String, TensorInfo)>| -> Result<Vec<TensorMeta>, String> {
+    let conv = |v: Named| -> Result<Vec<TensorMeta>, String> {
         v.into_iter().map(|(n, i)| TensorMeta::of(n, &i)).collect()
     };
     Ok((conv(ins)?, conv(outs)?))

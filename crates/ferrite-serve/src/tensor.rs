@@ -357,7 +357,7 @@ fn f16_to_f32(h: u16) -> f32 {
 pub fn nest(flat: &[Value], shape: &[usize]) -> Value {
     match shape.split_first() {
         None => flat.first().cloned().unwrap_or(Value::Null),
-        Some((_, rest)) if rest.is_empty() => Value::Array(flat.to_vec()),
+        Some((_, [])) => Value::Array(flat.to_vec()),
         Some((&n, rest)) => {
             let step = rest.iter().product::<usize>();
             Value::Array(

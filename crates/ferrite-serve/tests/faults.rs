@@ -122,8 +122,16 @@ fn malformed_requests_get_400_naming_the_field() {
     assert_eq!(request(s.addr, "POST", FC, &[], &big).status, 413);
     let huge = json!({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1 << 20, 1 << 20], "data": []}]});
     assert_eq!(post_json(s.addr, FC, &huge).status, 413);
-    // The server is still fine.
+    // The server is still fine, and unknown names share one metrics label.
     assert_eq!(post_json(s.addr, FC, &fc_request(&x)).status, 200);
+    let metrics = String::from_utf8(get(s.addr, "/metrics").body).unwrap();
+    assert!(!metrics.contains("model=\"nope\""), "{metrics}");
+    assert!(
+        metrics.contains(
+            "ferrite_requests_total{model=\"<unknown>\",protocol=\"http\",status=\"404\"} 1"
+        ),
+        "{metrics}"
+    );
     s.stop();
 }
 

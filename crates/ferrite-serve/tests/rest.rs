@@ -328,7 +328,7 @@ fn tf_serving_predict_rows_and_columns() {
     let v = post_json(s.addr, "/v1/models/fc:predict", &json!({"instances": rows})).json();
     let preds = v["predictions"].as_array().unwrap();
     assert_eq!(preds.len(), 3);
-    let flat: Vec<f32> = preds.iter().flat_map(|p| f32s(p)).collect();
+    let flat: Vec<f32> = preds.iter().flat_map(f32s).collect();
     assert_eq!(flat, want[0].1);
     let v = post_json(
         s.addr,
@@ -340,7 +340,7 @@ fn tf_serving_predict_rows_and_columns() {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|p| f32s(p))
+        .flat_map(f32s)
         .collect();
     assert_eq!(flat, want[0].1);
     let bad = post_json(
