@@ -356,3 +356,28 @@ fn tf_serving_predict_rows_and_columns() {
     );
     s.stop();
 }
+
+#[test]
+fn a_single_file_is_served_as_one_model() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let opts = ferrite_serve::ServeOptions {
+        source: ferrite_serve::Source::File(fixture("variable_counter")),
+        http_port: 0,
+        grpc_port: None,
+        ..Default::default()
+    };
+    let running = rt.block_on(ferrite_serve::start(opts)).unwrap();
+    let addr = running.http_addr;
+    let m = get(addr, "/v2/models/model/serving_default").json();
+    assert_eq!(m["versions"], json!(["1"]));
+    // Outside a sequence a stateful model starts afresh every request.
+    let body = json!({"inputs": [{"name": "x", "datatype": "FP32", "shape": [3], "data": [1.0, 2.0, 3.0]}]});
+    let a = post_json(addr, "/v2/models/model/serving_default/infer", &body).json();
+    let b = post_json(addr, "/v2/models/model/serving_default/infer", &body).json();
+    assert_eq!(a["outputs"], b["outputs"]);
+    rt.block_on(running.shutdown());
+}
