@@ -13,6 +13,7 @@ mod freeze;
 mod inspect;
 mod rewrite;
 mod run;
+mod serve;
 mod tensors;
 
 #[derive(Parser)]
@@ -34,6 +35,7 @@ enum Command {
     Rewrite(rewrite::Args),
     Check(check::Args),
     Freeze(freeze::Args),
+    Serve(serve::Args),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -44,6 +46,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Rewrite(a) => rewrite::run(a, out),
         Command::Check(a) => check::run(a, out),
         Command::Freeze(a) => freeze::run(a, out),
+        Command::Serve(a) => serve::run(a, out),
     }
 }
 

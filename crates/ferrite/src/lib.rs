@@ -73,6 +73,19 @@ impl Model {
         )?)
     }
 
+    /// Whether invokes can change what later invokes compute: variable
+    /// tensors (RNN/LSTM state) or resource-variable assignments. Hash
+    /// tables do not count: they are imported once and then only read.
+    pub fn keeps_state(&self) -> bool {
+        self.graph.subgraphs.iter().any(|sg| {
+            sg.tensors.iter().any(|t| t.is_variable)
+                || sg
+                    .nodes
+                    .iter()
+                    .any(|n| n.kind.display_name() == "ASSIGN_VARIABLE")
+        })
+    }
+
     /// Signature keys in model order.
     pub fn signature_keys(&self) -> Vec<&str> {
         self.graph

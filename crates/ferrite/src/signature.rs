@@ -100,6 +100,20 @@ impl<'a> SignatureRunner<'a> {
             .set_tensor_data(self.sig.subgraph, t, data)?)
     }
 
+    /// Sets a STRING input from its elements in row-major order.
+    pub fn set_input_strings<S: AsRef<[u8]>>(&mut self, name: &str, strings: &[S]) -> Result<()> {
+        let t = self.input_tensor(name)?;
+        check_dtype(
+            &self.interp.tensor_info(self.sig.subgraph, t),
+            crate::DType::String,
+        )?;
+        Ok(self.interp.runtime().set_tensor_data(
+            self.sig.subgraph,
+            t,
+            &ferrite_kernels::strings::encode(strings),
+        )?)
+    }
+
     pub fn invoke(&mut self) -> Result<()> {
         Ok(self.interp.runtime().run_subgraph(self.sig.subgraph)?)
     }
