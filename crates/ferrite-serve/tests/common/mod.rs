@@ -39,6 +39,7 @@ pub struct Server {
     pub rt: tokio::runtime::Runtime,
     pub running: Option<Running>,
     pub addr: SocketAddr,
+    repo: PathBuf,
 }
 
 impl Server {
@@ -67,12 +68,22 @@ impl Server {
             rt,
             running: Some(running),
             addr,
+            repo: repo.to_path_buf(),
         }
     }
 
     pub fn stop(mut self) {
         if let Some(r) = self.running.take() {
             self.rt.block_on(r.shutdown());
+        }
+    }
+}
+
+/// The temporary repository goes with the server, also when a test fails.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.repo.starts_with(std::env::temp_dir()) {
+            let _ = std::fs::remove_dir_all(&self.repo);
         }
     }
 }
