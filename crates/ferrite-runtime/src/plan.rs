@@ -315,6 +315,15 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
     if let Some(c) = control::plan_flex(graph, plan.index, n, node)? {
         return Ok(Action::Control(c));
     }
+    // A kernel's output buffers are taken before it reads its inputs.
+    if let Some(&o) = node
+        .outputs
+        .iter()
+        .find(|&&o| node.inputs.contains(&Some(o)))
+    {
+        return Err(RuntimeError::invalid("the op writes one of its own inputs")
+            .with_tensor(&graph.subgraphs[plan.index].tensors[o].name));
+    }
     if let OpKind::Custom(code) = &node.kind {
         return Err(RuntimeError::unsupported(control::custom_op_message(
             graph, code, node,

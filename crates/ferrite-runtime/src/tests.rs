@@ -243,3 +243,24 @@ fn while_cond_and_nested_branch_return_their_inputs() {
         assert_eq!(interp.tensor(0, outs[0] as usize).unwrap().data, [0]);
     }
 }
+
+/// A kernel that writes its own input is refused when planned, in a loop
+/// body as anywhere else (its output buffer is taken before it reads).
+#[test]
+fn an_op_writing_its_own_input_is_refused() {
+    let mut b = ModelBuilder::new();
+    let g = b.subgraph("main");
+    let x = b.tensor(g, "x", T::Float32, &[2]);
+    b.op(
+        g,
+        "ADD",
+        &[x, x],
+        &[x],
+        BuiltinOptions::AddOptions(AddOptions::default()),
+    );
+    b.inputs(g, &[x]);
+    b.outputs(g, &[x]);
+    let e = interpreter(&b).err().expect("refused");
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert_eq!(e.location.tensor.as_deref(), Some("x"));
+}
