@@ -15,6 +15,10 @@ use crate::tensors::{random_input, Rng};
 /// Loads and plans the model, runs one first invoke, then W warm-up and R
 /// timed invokes, and reports load time, first-invoke time, median, p90 and
 /// min latency and the peak resident memory of the process.
+///
+/// A model with resizable inputs runs at its default input shapes unless
+/// --input-shape sets them (NAME is a tensor name or a signature input
+/// name); one whose default shapes cannot be planned needs it.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -36,6 +40,32 @@ pub struct Args {
     /// (per op type and the slowest single ops).
     #[arg(long)]
     profile: bool,
+    /// Run with an input of this shape, e.g. x=1,1280; repeat for several.
+    #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = crate::freeze::parse_shape)]
+    input_shapes: Vec<(String, Vec<usize>)>,
+}
+
+/// Position among the primary inputs of the input `name`: a tensor name,
+/// or a signature input name of a signature that runs the primary subgraph.
+fn input_position(model: &Model, interp: &Interpreter, name: &str) -> Result<usize> {
+    if let Some(i) = interp.input_index(name) {
+        return Ok(i);
+    }
+    let graph = model.graph();
+    let tensor = graph
+        .signatures
+        .iter()
+        .filter(|s| s.subgraph == 0)
+        .flat_map(|s| &s.inputs)
+        .find(|(n, _)| n == name)
+        .map(|&(_, t)| &graph.subgraphs[0].tensors[t].name);
+    match tensor.and_then(|t| interp.input_index(t)) {
+        Some(i) => Ok(i),
+        None => {
+            let names: Vec<String> = interp.inputs().into_iter().map(|i| i.name).collect();
+            bail!("--input-shape: the model has no input '{name}' (inputs: {names:?})")
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -116,13 +146,25 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<()> {
         },
     )?;
     let load_ms = start.elapsed().as_secs_f64() * 1e3;
+    for (name, dims) in &args.input_shapes {
+        let i = input_position(&model, &interp, name)?;
+        interp
+            .resize_input(i, dims)
+            .with_context(|| format!("--input-shape {name}"))?;
+    }
     let mut rng = Rng::new(0);
     for (i, info) in interp.inputs().iter().enumerate() {
         let data = random_input(info, &mut rng)?;
         interp.set_input_bytes(i, &data)?;
     }
     let t = Instant::now();
-    interp.invoke()?;
+    interp.invoke().with_context(|| {
+        if args.input_shapes.is_empty() {
+            "first invoke (--input-shape NAME=DIMS sets the shape of a resizable input)"
+        } else {
+            "first invoke"
+        }
+    })?;
     let first_invoke_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut progress = Progress {
         tty: std::io::stderr().is_terminal(),

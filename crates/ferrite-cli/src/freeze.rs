@@ -39,7 +39,7 @@ pub struct Args {
     input_shapes: Vec<(String, Vec<usize>)>,
 }
 
-fn parse_shape(s: &str) -> Result<(String, Vec<usize>), String> {
+pub(crate) fn parse_shape(s: &str) -> Result<(String, Vec<usize>), String> {
     let (name, dims) = s
         .rsplit_once('=')
         .filter(|(n, _)| !n.is_empty())

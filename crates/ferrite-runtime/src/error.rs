@@ -72,6 +72,12 @@ impl RuntimeError {
         self
     }
 
+    /// Adds context to the message, in parentheses.
+    pub fn note(mut self, note: impl std::fmt::Display) -> Self {
+        self.message = format!("{} ({note})", self.message);
+        self
+    }
+
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
     }

@@ -84,7 +84,10 @@ fn entry_subgraphs(graph: &Graph) -> Vec<bool> {
 
 impl Interpreter {
     /// Plans every subgraph; fails here, not at invoke, when an op is not
-    /// supported.
+    /// supported. An entry subgraph with resizable inputs whose default
+    /// shapes cannot be planned (a 512-tap window over a default `[1, 1]`
+    /// input) is planned at its first run instead, after the caller has
+    /// resized its inputs; only its kernels are checked here.
     pub fn new(graph: Arc<Graph>, options: Options) -> Result<Self> {
         let par = Parallel::new(options.threads)?;
         let mut interp = Interpreter {
@@ -98,7 +101,7 @@ impl Interpreter {
         };
         for (s, entry) in entry_subgraphs(&interp.graph).into_iter().enumerate() {
             let shapes = interp.declared_input_shapes(s);
-            let p = plan::plan_subgraph(
+            let mut p = plan::plan_lenient(
                 &interp.graph,
                 s,
                 &shapes,
@@ -106,9 +109,50 @@ impl Interpreter {
                 interp.options.max_tensor_bytes,
                 &interp.par,
             )?;
+            if let Some(e) = p.shape_error.take() {
+                if !entry {
+                    // Subgraphs run by control flow get their shapes from
+                    // data; every kernel re-infers them when it runs.
+                } else if interp.resizable_inputs(s) {
+                    interp.stale[s] = true;
+                } else {
+                    return Err(e);
+                }
+            }
             interp.plans.push(p);
         }
         Ok(interp)
+    }
+
+    /// Whether some input of subgraph `s` has a dimension its shape
+    /// signature leaves open.
+    fn resizable_inputs(&self, s: usize) -> bool {
+        let sg = &self.graph.subgraphs[s];
+        sg.inputs
+            .iter()
+            .any(|&t| sg.tensors[t].signature.iter().any(|&d| d < 0))
+    }
+
+    /// Adds to a planning error at the current input shapes what those
+    /// shapes are and that they need a resize.
+    fn needs_resize(&self, s: usize, e: RuntimeError) -> RuntimeError {
+        let sg = &self.graph.subgraphs[s];
+        let inputs: Vec<String> = sg
+            .inputs
+            .iter()
+            .map(|&t| {
+                format!(
+                    "'{}' {:?} (shape signature {:?})",
+                    sg.tensors[t].name, self.plans[s].tensors[t].shape, sg.tensors[t].signature
+                )
+            })
+            .collect();
+        let message = format!(
+            "{}; the model cannot be planned at input shapes {}: the input needs a resize to a shape this op accepts",
+            e.message,
+            inputs.join(", ")
+        );
+        RuntimeError { message, ..e }
     }
 
     fn declared_input_shapes(&self, s: usize) -> Vec<Vec<usize>> {
@@ -249,7 +293,7 @@ impl Interpreter {
             .iter()
             .map(|&t| self.plans[s].tensors[t].shape.clone())
             .collect();
-        let mut fresh = plan::plan_subgraph(
+        let mut fresh = plan::plan_lenient(
             &self.graph,
             s,
             &shapes,
@@ -257,6 +301,9 @@ impl Interpreter {
             self.options.max_tensor_bytes,
             &self.par,
         )?;
+        if let Some(e) = fresh.shape_error.take() {
+            return Err(self.needs_resize(s, e));
+        }
         // Carry the input values over; their shapes are what was planned.
         for &t in &sg.inputs {
             let buf = self.plans[s].take_buf(t);

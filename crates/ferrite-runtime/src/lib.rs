@@ -9,6 +9,8 @@ mod interpreter;
 mod plan;
 mod shapes;
 mod state_ops;
+#[cfg(test)]
+mod tests;
 
 pub use control::{INTERPRETER_OPS, NATIVE_FLEX_OPS};
 pub use error::{ErrorKind, Location, Result, RuntimeError};

@@ -63,6 +63,9 @@ pub(crate) struct SubgraphPlan {
     pub tensors: Vec<TensorState>,
     pub steps: Vec<Step>,
     pub slots: Vec<AlignedBuf>,
+    /// The first op whose output shapes could not be inferred at the planned
+    /// input shapes; planning went on past it (see [`plan_lenient`]).
+    pub shape_error: Option<RuntimeError>,
 }
 
 pub(crate) fn quant_params(t: &TensorInfo) -> Option<QuantParams> {
@@ -180,10 +183,32 @@ pub(crate) fn op_location(graph: &Graph, s: usize, n: usize) -> Location {
     }
 }
 
-/// Plans subgraph `s`. `inputs_static` says whether the current input
-/// shapes hold for every run (false for WHILE bodies, whose loop state may
-/// change shape between iterations).
+/// Plans subgraph `s`, failing at the first op that cannot be planned.
+/// `inputs_static` says whether the current input shapes hold for every run
+/// (false for WHILE bodies, whose loop state may change shape between
+/// iterations).
 pub(crate) fn plan_subgraph(
+    graph: &Graph,
+    s: usize,
+    input_shapes: &[Vec<usize>],
+    inputs_static: bool,
+    max_tensor_bytes: usize,
+    par: &Parallel,
+) -> Result<SubgraphPlan> {
+    let mut plan = plan_lenient(graph, s, input_shapes, inputs_static, max_tensor_bytes, par)?;
+    match plan.shape_error.take() {
+        Some(e) => Err(e),
+        None => Ok(plan),
+    }
+}
+
+/// Plans subgraph `s` like [`plan_subgraph`], except that an op whose output
+/// shapes cannot be inferred at these input shapes (a window larger than a
+/// default `[1, 1]` input, say) does not stop planning: the first such
+/// error is kept in `shape_error`, the op keeps its kernel and its outputs
+/// count as data-dependent. Kernels, options and dtypes are still checked
+/// for every op, so `Unsupported` errors come out here whatever the shapes.
+pub(crate) fn plan_lenient(
     graph: &Graph,
     s: usize,
     input_shapes: &[Vec<usize>],
@@ -198,6 +223,7 @@ pub(crate) fn plan_subgraph(
         tensors: Vec::with_capacity(sg.tensors.len()),
         steps: Vec::with_capacity(sg.nodes.len()),
         slots: Vec::new(),
+        shape_error: None,
     };
     for (i, t) in sg.tensors.iter().enumerate() {
         let storage = if t.is_variable {
@@ -265,6 +291,15 @@ fn is_constant(plan: &SubgraphPlan, t: usize) -> bool {
     matches!(plan.tensors[t].storage, Storage::Const | Storage::Folded(_))
 }
 
+/// Whether every input of `node` is a constant of the file (folded values
+/// may come from SHAPE of a resizable input).
+fn all_constant(plan: &SubgraphPlan, node: &ferrite_graph::Node) -> bool {
+    node.inputs
+        .iter()
+        .flatten()
+        .all(|&t| matches!(plan.tensors[t].storage, Storage::Const))
+}
+
 fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -> Result<Action> {
     let node = &graph.subgraphs[plan.index].nodes[n];
     let name = match &node.kind {
@@ -279,6 +314,15 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
     }
     if let Some(c) = control::plan_flex(graph, plan.index, n, node)? {
         return Ok(Action::Control(c));
+    }
+    // A kernel's output buffers are taken before it reads its inputs.
+    if let Some(&o) = node
+        .outputs
+        .iter()
+        .find(|&&o| node.inputs.contains(&Some(o)))
+    {
+        return Err(RuntimeError::invalid("the op writes one of its own inputs")
+            .with_tensor(&graph.subgraphs[plan.index].tensors[o].name));
     }
     if let OpKind::Custom(code) = &node.kind {
         return Err(RuntimeError::unsupported(control::custom_op_message(
@@ -340,6 +384,41 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
         outputs: &outputs,
     };
     let kernel = build(&spec)?;
+    drop(inputs);
+    drop(outputs);
+    match infer_node(graph, plan, node, kernel.as_ref(), par) {
+        Ok(true) => Ok(Action::Skip),
+        Ok(false) => Ok(Action::Kernel(kernel)),
+        // No resize changes what an op makes of constants.
+        Err(e) if e.kind == ErrorKind::Unsupported || all_constant(plan, node) => Err(e),
+        Err(e) => {
+            for &o in &node.outputs {
+                plan.tensors[o].static_shape = false;
+            }
+            if plan.shape_error.is_none() {
+                let shapes: Vec<String> = node
+                    .inputs
+                    .iter()
+                    .flatten()
+                    .map(|&t| format!("{:?}", plan.tensors[t].shape))
+                    .collect();
+                let e = e.note(format!("op input shapes {}", shapes.join(", ")));
+                plan.shape_error = Some(e.at(op_location(graph, plan.index, n)));
+            }
+            Ok(Action::Kernel(kernel))
+        }
+    }
+}
+
+/// Infers the output shapes of `node` at the plan's current shapes and,
+/// when every input is constant, evaluates it once; true when folded.
+fn infer_node(
+    graph: &Graph,
+    plan: &mut SubgraphPlan,
+    node: &ferrite_graph::Node,
+    kernel: &dyn Kernel,
+    par: &Parallel,
+) -> Result<bool> {
     let args: Vec<Option<ShapeArg>> = node
         .inputs
         .iter()
@@ -355,13 +434,13 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
             })
         })
         .collect();
-    let shapes = kernel.output_shapes(&args)?;
-    drop(args);
     let all_static = node
         .inputs
         .iter()
         .flatten()
         .all(|&t| plan.tensors[t].static_shape);
+    let shapes = kernel.output_shapes(&args)?;
+    drop(args);
     match shapes {
         Some(shapes) => {
             for (&o, shape) in node.outputs.iter().zip(shapes) {
@@ -384,20 +463,14 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
             .iter()
             .all(|&o| !graph.subgraphs[plan.index].tensors[o].is_variable);
     if foldable {
-        let bufs = eval_kernel(
-            graph,
-            plan,
-            (&node.inputs, &node.outputs),
-            kernel.as_ref(),
-            par,
-        )?;
+        let bufs = eval_kernel(graph, plan, (&node.inputs, &node.outputs), kernel, par)?;
         for (&o, buf) in node.outputs.iter().zip(bufs) {
             plan.tensors[o].storage = Storage::Folded(buf);
             plan.tensors[o].static_shape = true;
         }
-        return Ok(Action::Skip);
+        return Ok(true);
     }
-    Ok(Action::Kernel(kernel))
+    Ok(false)
 }
 
 /// SHAPE of a tensor whose shape is static is a constant.

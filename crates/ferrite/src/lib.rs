@@ -144,6 +144,8 @@ pub(crate) fn check_dtype(info: &TensorInfo, want: DType) -> Result<()> {
 
 impl Interpreter {
     /// Plans the model: unsupported ops are reported here, before any input.
+    /// A model with resizable inputs whose default shapes cannot be planned
+    /// is planned at its first invoke, after `resize_input`.
     pub fn new(model: &Model, options: Options) -> Result<Self> {
         Ok(Interpreter {
             inner: ferrite_runtime::Interpreter::new(Arc::clone(&model.graph), options)?,
