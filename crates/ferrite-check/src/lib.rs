@@ -11,7 +11,8 @@ mod target;
 
 pub use report::{Finding, Report, Severity, TargetReport};
 pub use target::{
-    dtype_named, parse_op_line, DynamicShapes, FlexMode, OpEntry, Target, TARGET_NAMES,
+    dtype_named, parse_op_line, DynamicShapes, FindRule, FlexMode, HybridRule, Imported, Invoked,
+    OpEntry, Scope, StringSupport, Target, TARGET_NAMES,
 };
 
 /// Why a check could not run at all (as opposed to a model that does not

@@ -129,14 +129,36 @@ pub enum StringSupport {
 }
 
 #[derive(Debug, Clone)]
+pub struct ShapeRule {
+    pub value: DynamicShapes,
+    pub resize_note: Option<String>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
 pub struct Rule<T> {
     pub value: T,
     pub source: String,
 }
 
+/// How a target without hybrid kernels recognises a hybrid op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HybridRule {
+    /// A compute op fed a float activation next to quantized integer
+    /// weights (the kernels' own dtype checks); resource and data-movement
+    /// ops are never hybrid.
+    #[default]
+    FloatActivation,
+    /// TVM's importer heuristic, applied to every op it imports: first
+    /// input and outputs unquantized, some later input quantized.
+    FirstInput,
+}
+
 #[derive(Debug, Clone)]
 pub struct QuantRule {
     pub dynamic_range: bool,
+    pub hybrid: HybridRule,
     /// Ops allowed to touch quantized tensors; `None` allows all.
     pub quantized_ops: Option<Vec<String>>,
     pub source: String,
@@ -173,7 +195,7 @@ pub struct Target {
     pub flex: FlexRule,
     pub hash_tables: HashTableRule,
     pub variables: VariableRule,
-    pub shapes: Rule<DynamicShapes>,
+    pub shapes: ShapeRule,
     pub strings: Rule<StringSupport>,
     pub quantization: QuantRule,
     pub dtypes: Rule<Option<Vec<TensorType>>>,
@@ -243,6 +265,8 @@ struct VarSection {
 #[serde(deny_unknown_fields)]
 struct ShapeSection {
     dynamic: DynamicShapes,
+    /// A caveat for every dynamic input of an entry subgraph.
+    resize_note: Option<String>,
     source: String,
 }
 
@@ -257,6 +281,8 @@ struct StringSection {
 #[serde(deny_unknown_fields)]
 struct QuantSection {
     dynamic_range: bool,
+    #[serde(default)]
+    hybrid: HybridRule,
     quantized_ops: Option<Vec<String>>,
     source: String,
 }
@@ -391,8 +417,9 @@ impl Target {
                 warning_fix: f.variables.warning_fix,
                 source: f.variables.source,
             },
-            shapes: Rule {
+            shapes: ShapeRule {
                 value: f.shapes.dynamic,
+                resize_note: f.shapes.resize_note,
                 source: f.shapes.source,
             },
             strings: Rule {
@@ -401,6 +428,7 @@ impl Target {
             },
             quantization: QuantRule {
                 dynamic_range: f.quantization.dynamic_range,
+                hybrid: f.quantization.hybrid,
                 quantized_ops: f.quantization.quantized_ops,
                 source: f.quantization.source,
             },

@@ -4,7 +4,8 @@
 use ferrite_check::{check, Finding, Severity, Target, TargetReport};
 use ferrite_format::build::{le_bytes, ModelBuilder};
 use ferrite_format::options::{
-    AddOptions, CallOnceOptions, FullyConnectedOptions, HashtableOptions, VarHandleOptions,
+    AddOptions, CallOnceOptions, ConcatenationOptions, Conv2DOptions, FullyConnectedOptions,
+    HashtableOptions, ReshapeOptions, StridedSliceOptions, VarHandleOptions,
 };
 use ferrite_format::{BuiltinOptions, Model, Quantization, TensorType};
 
@@ -324,7 +325,17 @@ fn variables_written_at_run_time() {
 fn dynamic_shapes_and_their_flow() {
     let m = add_model(&[-1, 8]);
     assert!(run(&m, "ferrite").findings.is_empty());
-    assert!(run(&m, "litert").findings.is_empty());
+    // LiteRT runs it, after resize_tensor_input when the stored shape
+    // cannot be planned: a caveat, not an error.
+    for t in ["litert", "litert-flex"] {
+        let r = run(&m, t);
+        assert!(r.runnable, "{t}");
+        assert_eq!(r.warnings(), 1, "{t}: {:#?}", r.findings);
+        let f = &r.findings[0];
+        assert_eq!(f.kind, "dynamic-shape");
+        assert!(f.message.contains("stored shape [1, 8]"), "{}", f.message);
+        assert!(f.message.contains("resize_tensor_input"), "{}", f.message);
+    }
     for t in ["tflite-micro", "tvm-relax"] {
         let r = run(&m, t);
         assert!(r.runnable, "{t}");
@@ -439,4 +450,208 @@ fn unsupported_control_flow_names_its_subgraphs() {
 #[test]
 fn malformed_models_are_errors_not_findings() {
     assert!(check(b"not a model", &[target("litert")]).is_err());
+}
+
+fn quantize(b: &mut ModelBuilder, sg: usize, t: i32, scale: Vec<f32>, zero: Vec<i64>, dim: i32) {
+    b.tensor_mut(sg, t).quantization = Some(Quantization {
+        scale: Some(scale),
+        zero_point: Some(zero),
+        quantized_dimension: dim,
+        ..Default::default()
+    });
+}
+
+const STATES: usize = 6;
+
+/// A full-integer streaming keyword spotter as the converter writes one:
+/// int8 input [1, 3, 40], a per-channel int8 1x1 CONV_2D, then six
+/// streaming stages, each keeping the last two frames in an int8 variable
+/// (initialised to zeros by CALL_ONCE): 12 VAR_HANDLE, 6 READ_VARIABLE,
+/// 12 ASSIGN_VARIABLE.
+fn streaming_kws_model() -> Vec<u8> {
+    const C: i32 = 40;
+    let (scale, zero) = (0.05f32, -3i64);
+    let mut b = ModelBuilder::new();
+    let main = b.subgraph("main");
+    let init = b.subgraph("init");
+    let var = |k: usize| {
+        BuiltinOptions::VarHandleOptions(VarHandleOptions {
+            container: None,
+            shared_name: Some(format!("stream_{k}")),
+        })
+    };
+    for k in 0..STATES {
+        let h = b.tensor(init, &format!("h{k}"), TensorType::Resource, &[]);
+        let zeros = vec![zero as i8 as u8; 2 * C as usize];
+        let z = b.constant(
+            init,
+            &format!("zeros{k}"),
+            TensorType::Int8,
+            &[1, 2, C],
+            zeros,
+        );
+        quantize(&mut b, init, z, vec![scale], vec![zero], 0);
+        b.op(init, "VAR_HANDLE", &[], &[h], var(k));
+        b.op(init, "ASSIGN_VARIABLE", &[h, z], &[], BuiltinOptions::None);
+    }
+    let act = |b: &mut ModelBuilder, name: &str, shape: &[i32]| {
+        let t = b.tensor(main, name, TensorType::Int8, shape);
+        quantize(b, main, t, vec![scale], vec![zero], 0);
+        t
+    };
+    let x = act(&mut b, "x", &[1, 3, C]);
+    let once = CallOnceOptions {
+        init_subgraph_index: init as i32,
+    };
+    b.op(
+        main,
+        "CALL_ONCE",
+        &[],
+        &[],
+        BuiltinOptions::CallOnceOptions(once),
+    );
+    let reshape = |b: &mut ModelBuilder, from: i32, to: i32, shape: &[i32]| {
+        let opts = ReshapeOptions {
+            new_shape: Some(shape.to_vec()),
+        };
+        b.op(
+            main,
+            "RESHAPE",
+            &[from],
+            &[to],
+            BuiltinOptions::ReshapeOptions(opts),
+        );
+    };
+    let x4 = act(&mut b, "x4", &[1, 3, 1, C]);
+    reshape(&mut b, x, x4, &[1, 3, 1, C]);
+    let w: Vec<u8> = (0..C * C)
+        .map(|i| ((i * 7) % 23 - 11) as i8 as u8)
+        .collect();
+    let w = b.constant(main, "w", TensorType::Int8, &[C, 1, 1, C], w);
+    let scales: Vec<f32> = (0..C).map(|c| 0.002 + 0.0001 * c as f32).collect();
+    let bias_scales: Vec<f32> = scales.iter().map(|s| s * scale).collect();
+    quantize(&mut b, main, w, scales, vec![0; C as usize], 0);
+    let bias = b.constant(main, "bias", TensorType::Int32, &[C], le_bytes(&[0i32; 40]));
+    quantize(&mut b, main, bias, bias_scales, vec![0; C as usize], 0);
+    let y4 = act(&mut b, "y4", &[1, 3, 1, C]);
+    let conv = Conv2DOptions {
+        stride_w: 1,
+        stride_h: 1,
+        ..Default::default()
+    };
+    b.op(
+        main,
+        "CONV_2D",
+        &[x4, w, bias],
+        &[y4],
+        BuiltinOptions::Conv2DOptions(conv),
+    );
+    let mut h = act(&mut b, "y", &[1, 3, C]);
+    reshape(&mut b, y4, h, &[1, 3, C]);
+    let ints = |b: &mut ModelBuilder, name: &str, v: [i32; 3]| {
+        b.constant(main, name, TensorType::Int32, &[3], le_bytes(&v))
+    };
+    let slice = |b: &mut ModelBuilder, from: i32, to: i32, begin: i32, end: i32, k: usize| {
+        let bg = ints(b, &format!("begin{k}_{begin}"), [0, begin, 0]);
+        let en = ints(b, &format!("end{k}_{begin}"), [1, end, C]);
+        let st = ints(b, &format!("strides{k}_{begin}"), [1, 1, 1]);
+        let opts = StridedSliceOptions::default();
+        b.op(
+            main,
+            "STRIDED_SLICE",
+            &[from, bg, en, st],
+            &[to],
+            BuiltinOptions::StridedSliceOptions(opts),
+        );
+    };
+    for k in 0..STATES {
+        let handle = b.tensor(main, &format!("h{k}"), TensorType::Resource, &[]);
+        b.op(main, "VAR_HANDLE", &[], &[handle], var(k));
+        let old = act(&mut b, &format!("old{k}"), &[1, 2, C]);
+        b.op(
+            main,
+            "READ_VARIABLE",
+            &[handle],
+            &[old],
+            BuiltinOptions::None,
+        );
+        let cat = act(&mut b, &format!("cat{k}"), &[1, 5, C]);
+        let opts = ConcatenationOptions {
+            axis: 1,
+            ..Default::default()
+        };
+        b.op(
+            main,
+            "CONCATENATION",
+            &[old, h],
+            &[cat],
+            BuiltinOptions::ConcatenationOptions(opts),
+        );
+        let new = act(&mut b, &format!("new{k}"), &[1, 2, C]);
+        slice(&mut b, cat, new, 3, 5, k);
+        b.op(
+            main,
+            "ASSIGN_VARIABLE",
+            &[handle, new],
+            &[],
+            BuiltinOptions::None,
+        );
+        let next = act(&mut b, &format!("out{k}"), &[1, 3, C]);
+        slice(&mut b, cat, next, 0, 3, k);
+        h = next;
+    }
+    b.inputs(main, &[x]);
+    b.outputs(main, &[h]);
+    b.finish().unwrap()
+}
+
+/// Resource handles and data movement are never hybrid: the streaming
+/// model runs on tflite-micro (with the resource-variable caveat), and the
+/// hybrid FULLY_CONNECTED still fails there.
+#[test]
+fn full_integer_streaming_model_is_not_hybrid() {
+    let m = streaming_kws_model();
+    let parsed = Model::parse(&m).unwrap();
+    let count = |name: &str| {
+        parsed
+            .subgraphs
+            .iter()
+            .flat_map(|sg| &sg.operators)
+            .filter(|op| parsed.operator_codes[op.opcode_index as usize].display_name() == name)
+            .count()
+    };
+    assert_eq!(
+        [
+            count("VAR_HANDLE"),
+            count("READ_VARIABLE"),
+            count("ASSIGN_VARIABLE")
+        ],
+        [12, 6, 12]
+    );
+    let r = run(&m, "tflite-micro");
+    assert!(r.runnable, "{:#?}", r.findings);
+    assert!(r.findings.iter().all(|f| f.kind == "resource-variables"));
+    for t in ["litert", "litert-flex", "ferrite"] {
+        let r = run(&m, t);
+        assert!(r.runnable, "{t}: {:#?}", r.findings);
+    }
+    // TVM imports variables only as CALL_ONCE constants, and its importer
+    // heuristic takes ASSIGN_VARIABLE of an int8 value for a hybrid op.
+    let r = run(&m, "tvm-relax");
+    assert_eq!(
+        errors(&r, "runtime-assign").len(),
+        STATES,
+        "{:#?}",
+        r.findings
+    );
+    assert!(errors(&r, "dynamic-range")
+        .iter()
+        .all(|f| f.op.as_deref() == Some("ASSIGN_VARIABLE") && f.message.contains("importer")));
+    // Ferrite plans and invokes it, twice on the same state.
+    let model = ferrite::Model::from_bytes(m.clone()).unwrap();
+    let mut interp = ferrite::Interpreter::new(&model, ferrite::Options::default()).unwrap();
+    interp.set_input(0, &[5i8; 120]).unwrap();
+    interp.invoke().unwrap();
+    interp.invoke().unwrap();
+    assert_eq!(interp.output_as::<i8>(0).unwrap().len(), 120);
 }

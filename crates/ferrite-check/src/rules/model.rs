@@ -136,6 +136,7 @@ fn dims(d: &[i32]) -> String {
 fn shapes(cx: &mut Ctx<'_, '_>) {
     let mode = cx.target.shapes.value;
     if mode == DynamicShapes::Resizable {
+        resize_notes(cx);
         return;
     }
     let facts = cx.facts;
@@ -177,6 +178,42 @@ fn shapes(cx: &mut Ctx<'_, '_>) {
                 let fix = "change the model so every intermediate shape is known at conversion time (fixed sizes instead of data-dependent ones)".to_string();
                 cx.op(Error, s, i, "dynamic-tensor", msg, fix, &source);
             }
+        }
+    }
+}
+
+/// A resizable target that plans at the stored shape until told otherwise:
+/// one caveat per dynamic input of an entry subgraph.
+fn resize_notes(cx: &mut Ctx<'_, '_>) {
+    let Some(note) = cx.target.shapes.resize_note.clone() else {
+        return;
+    };
+    let facts = cx.facts;
+    let source = cx.target.shapes.source.clone();
+    for s in cx.roots.clone() {
+        for &t in &facts.model.subgraphs[s].inputs {
+            let Some(x) = facts.tensor(s, t).filter(|x| x.is_dynamic()) else {
+                continue;
+            };
+            let msg = format!(
+                "input '{}' has dynamic shape {} and stored shape {}. {note}",
+                x.display_name(),
+                dims(x.signature_dims()),
+                dims(x.dims())
+            );
+            let fix = format!(
+                "resize '{}' to the shape you run (interpreter.resize_tensor_input), then allocate_tensors; or fix it with `ferrite freeze --input-shape`",
+                x.display_name()
+            );
+            cx.push(
+                Warning,
+                (Some(s), None),
+                Some(x.display_name().to_string()),
+                "dynamic-shape",
+                msg,
+                fix,
+                &source,
+            );
         }
     }
 }

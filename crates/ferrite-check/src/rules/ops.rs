@@ -6,7 +6,7 @@ use ferrite_format::TensorType;
 
 use super::Ctx;
 use crate::report::Severity::{Error, Warning};
-use crate::target::{FindRule, FlexMode, OpEntry, Scope};
+use crate::target::{FindRule, FlexMode, HybridRule, OpEntry, Scope};
 
 pub(super) fn check(cx: &mut Ctx<'_, '_>) {
     let subgraphs: Vec<usize> = cx.in_scope().collect();
@@ -333,39 +333,135 @@ fn runtime_assign(cx: &mut Ctx<'_, '_>, s: usize, i: usize, handle: i32, value: 
     cx.op(Error, s, i, "runtime-assign", msg, fix, &t.variables.source);
 }
 
+/// Ops that hold, route or move data: a quantized tensor next to a float
+/// one there is never a float activation meeting quantized weights.
+const NOT_HYBRID: [&str; 36] = [
+    "VAR_HANDLE",
+    "READ_VARIABLE",
+    "ASSIGN_VARIABLE",
+    "CALL_ONCE",
+    "CALL",
+    "IF",
+    "WHILE",
+    "RESHAPE",
+    "SQUEEZE",
+    "EXPAND_DIMS",
+    "CONCATENATION",
+    "PACK",
+    "UNPACK",
+    "SPLIT",
+    "SPLIT_V",
+    "SLICE",
+    "STRIDED_SLICE",
+    "GATHER",
+    "GATHER_ND",
+    "TRANSPOSE",
+    "PAD",
+    "PADV2",
+    "MIRROR_PAD",
+    "TILE",
+    "BROADCAST_TO",
+    "SHAPE",
+    "CAST",
+    "QUANTIZE",
+    "DEQUANTIZE",
+    "SELECT",
+    "SELECT_V2",
+    "DEPTH_TO_SPACE",
+    "SPACE_TO_DEPTH",
+    "BATCH_TO_SPACE_ND",
+    "SPACE_TO_BATCH_ND",
+    "REVERSE_V2",
+];
+
+/// The input that makes op `i` hybrid under the target's rule, if any.
+fn hybrid_weight(cx: &Ctx<'_, '_>, s: usize, i: usize) -> Option<i32> {
+    let facts = cx.facts;
+    let op = &facts.model.subgraphs[s].operators[i];
+    let q = |x: &i32| facts.is_quantized(s, *x);
+    match cx.target.quantization.hybrid {
+        HybridRule::FirstInput => {
+            let in0 = op.inputs.first().is_some_and(q);
+            let outs = op.outputs.iter().any(q);
+            let w = op.inputs.iter().skip(1).copied().find(q);
+            w.filter(|_| !in0 && !outs)
+        }
+        HybridRule::FloatActivation => {
+            if facts.ops[s][i]
+                .builtin
+                .is_none_or(|b| NOT_HYBRID.contains(&b))
+            {
+                return None;
+            }
+            let activation = op.inputs.iter().any(|&x| {
+                facts
+                    .tensor(s, x)
+                    .is_some_and(|t| t.dtype == TensorType::Float32)
+                    && !q(&x)
+                    && !facts.is_constant(s, x)
+            });
+            let weight = op.inputs.iter().copied().find(|&x| {
+                q(&x)
+                    && facts.tensor(s, x).is_some_and(|t| {
+                        matches!(
+                            t.dtype,
+                            TensorType::Int8
+                                | TensorType::Uint8
+                                | TensorType::Int4
+                                | TensorType::Int16
+                        )
+                    })
+            });
+            weight.filter(|_| activation)
+        }
+    }
+}
+
 fn quantization(cx: &mut Ctx<'_, '_>, s: usize, i: usize) {
     let facts = cx.facts;
     let t = cx.target;
     let op = &facts.model.subgraphs[s].operators[i];
-    let q = |x: &i32| facts.is_quantized(s, *x);
-    let in0 = op.inputs.first().is_some_and(q);
-    let weights = op.inputs.iter().skip(1).any(q);
-    let outs = op.outputs.iter().any(q);
     let info = &facts.ops[s][i];
-    if !t.quantization.dynamic_range && !in0 && !outs && weights {
-        let msg = format!(
-            "{} is dynamic-range (hybrid) quantized: float activations with quantized weights, which {} does not support",
-            info.name, t.name
-        );
-        let fix = "convert with full-integer quantization (a representative dataset, TFLITE_BUILTINS_INT8) or without quantization".into();
-        cx.op(
-            Error,
-            s,
-            i,
-            "dynamic-range",
-            msg,
-            fix,
-            &t.quantization.source,
-        );
-        return;
+    if !t.quantization.dynamic_range {
+        if let Some(w) = hybrid_weight(cx, s, i) {
+            let w = facts.tensor_name(s, w);
+            let msg = match t.quantization.hybrid {
+                HybridRule::FloatActivation => format!(
+                    "{} is dynamic-range (hybrid) quantized: a float activation meets quantized weights '{w}', and {} has no hybrid kernels",
+                    info.name, t.name
+                ),
+                HybridRule::FirstInput => format!(
+                    "{} counts as dynamic-range (hybrid) quantized to {}'s importer: its first input and outputs are unquantized while input '{w}' is quantized, and the importer rejects every such op",
+                    info.name, t.name
+                ),
+            };
+            let fix = "convert with full-integer quantization (a representative dataset, TFLITE_BUILTINS_INT8) or without quantization".into();
+            cx.push(
+                Error,
+                (Some(s), Some(i)),
+                Some(w),
+                "dynamic-range",
+                msg,
+                fix,
+                &t.quantization.source,
+            );
+            return;
+        }
     }
     if let Some(allowed) = &t.quantization.quantized_ops {
+        // As the importer counts them: any input or output with
+        // quantization parameters.
+        let quantized = op
+            .inputs
+            .iter()
+            .chain(&op.outputs)
+            .any(|x| facts.is_quantized(s, *x));
         let key = info
             .builtin
             .map(str::to_string)
             .or_else(|| info.custom_code.clone())
             .unwrap_or_default();
-        if (in0 || weights || outs) && !allowed.contains(&key) {
+        if quantized && !allowed.contains(&key) {
             let msg = format!(
                 "{} has quantized tensors, and {} has no quantized lowering for {key}",
                 info.name, t.name
