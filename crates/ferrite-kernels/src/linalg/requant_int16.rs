@@ -211,13 +211,17 @@ pub fn bias_i64(
     }
 }
 
+/// A bias as [`bias_i64`] returns it: constant values, absent, or read at
+/// eval.
+pub type PlanBias = Option<Option<Vec<i64>>>;
+
 /// A constant int64 or int32 bias (widened to int64), with its dtype
 /// (`None` when absent); see [`bias_i64`] for the outer Option.
 pub fn bias_i64_or_i32(
     spec: &OpSpec<'_>,
     i: usize,
     n: usize,
-) -> KResult<(Option<Option<Vec<i64>>>, Option<DType>)> {
+) -> KResult<(PlanBias, Option<DType>)> {
     let Some(b) = spec.inputs.get(i).copied().flatten() else {
         return Ok((Some(None), None));
     };
