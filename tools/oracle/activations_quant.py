@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tflite_single_op import build, f32, ints, run, s  # noqa: E402
+from oneop import f32, ints, model, run1, s  # noqa: E402
 
 RNG = np.random.default_rng(7)
 LO = {"i8": -128, "u8": 0, "i16": -32768}
@@ -51,9 +51,9 @@ def options(op, alpha):
 def unary(op, dt, inq, outq, alpha=0.0, x=None, shape=None):
     x = sweep(dt) if x is None else np.asarray(x)
     shape = shape or [len(x)]
-    m = build(op, [dict(dtype=dt, shape=shape, scale=inq[0], zp=inq[1])],
-              dict(dtype=dt, scale=outq[0], zp=outq[1]), options(op, alpha))
-    got = run(m, [x])
+    m = model(op, [dict(dtype=dt, shape=shape, scale=inq[0], zp=inq[1])],
+              [dict(dtype=dt, shape=shape, scale=outq[0], zp=outq[1])], options(op, alpha))
+    got = run1(m, [x])
     exp = "None" if isinstance(got, str) else f"Some({ints(got)})"
     print(f'    ("{op}", "{dt}", &{list(shape)}, ({f32(inq[0])}, {inq[1]}), '
           f'({f32(outq[0])}, {outq[1]}), {f32(alpha)}, {ints(x)}, {exp}),')
@@ -62,11 +62,11 @@ def unary(op, dt, inq, outq, alpha=0.0, x=None, shape=None):
 def prelu(dt, xshape, xq, ashape, aq, alpha, outq, x=None):
     n = int(np.prod(xshape))
     x = rand(dt, n) if x is None else np.asarray(x)
-    m = build("PRELU", [
+    m = model("PRELU", [
         dict(dtype=dt, shape=xshape, scale=xq[0], zp=xq[1]),
         dict(dtype=dt, shape=ashape, scale=aq[0], zp=aq[1], const=alpha),
-    ], dict(dtype=dt, scale=outq[0], zp=outq[1]))
-    got = run(m, [x])
+    ], [dict(dtype=dt, shape=xshape, scale=outq[0], zp=outq[1])])
+    got = run1(m, [x])
     exp = "None" if isinstance(got, str) else f"Some({ints(got)})"
     print(f'    ("{dt}", &{list(xshape)}, ({f32(xq[0])}, {xq[1]}), '
           f'&{list(ashape)}, ({f32(aq[0])}, {aq[1]}), {ints(alpha)}, '

@@ -6,9 +6,7 @@ Run: .venv/bin/python tools/oracle/data_movement.py > /tmp/movement_tables.rs
 """
 
 import numpy as np
-from ai_edge_litert import schema_py_generated as s
-
-from graph import model, run, tensor, ints
+from oneop import s, model, run, tensor, ints
 
 RANGES = {"i8": (-128, 127), "u8": (0, 255), "i16": (-32768, 32767)}
 ZP = {"i8": -3, "u8": 131, "i16": 0}

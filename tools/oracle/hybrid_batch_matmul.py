@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from tensorflow.lite.python import schema_py_generated as fb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from single_op import build_model, run, rust_f32  # noqa: E402
+from oneop import invoke, model, rust_f32, s, tensor  # noqa: E402
 
 
 def gen_f32(seed, n, scale):
@@ -48,15 +47,14 @@ CASES = [
 ]
 
 
-def model(ls, rs, adj_x, adj_y, asym, pc, w):
-    o = fb.BatchMatMulOptionsT()
+def bmm(ls, rs, adj_x, adj_y, asym, pc, w):
+    o = s.BatchMatMulOptionsT()
     o.adjX, o.adjY, o.asymmetricQuantizeInputs = adj_x, adj_y, asym
     n = rs[-2] if adj_y else rs[-1]
-    r = {"shape": rs, "dtype": "int8", "data": w, "scale": pc_scales(n) if pc else np.float32(0.0234375)}
-    if pc:
-        r["axis"] = len(rs) - 2 if adj_y else len(rs) - 1
-    return build_model(fb.BuiltinOperator.BATCH_MATMUL, fb.BuiltinOptions.BatchMatMulOptions, o,
-                       [{"shape": ls}, r], [{"shape": [1]}])
+    axis = (len(rs) - 2 if adj_y else len(rs) - 1) if pc else 0
+    r = tensor("i8", rs, pc_scales(n) if pc else np.float32(0.0234375), const=w, axis=axis)
+    return model("BATCH_MATMUL", [tensor("f32", ls), r], [tensor("f32", [1])],
+                 ("BatchMatMulOptions", o))
 
 
 def main():
@@ -68,7 +66,7 @@ def main():
         if name == "tiny":
             x[0, 1] = 0.0  # an all-zero row
         w = gen_i8(seed + 100, int(np.prod(rs))).reshape(rs)
-        out = run(model(ls, rs, adj_x, adj_y, asym, pc, w), [x])[0][0]
+        out = invoke(bmm(ls, rs, adj_x, adj_y, asym, pc, w), [x])[0][0]
         print(f"        Case {{ name: \"{name}\", seed: {seed}, lhs: &{ls}, rhs: &{rs}, adj_x: {str(adj_x).lower()},"
               f" adj_y: {str(adj_y).lower()}, asym: {str(asym).lower()}, per_channel: {str(pc).lower()},"
               f" scale: {str(np.float32(scale))}, out: &{list(out.shape)}, want: &[")
@@ -81,7 +79,7 @@ def main():
     ls, rs = [2, 9, 3], [1, 9, 4]
     x = gen_f32(1, 54, 1 / 128).reshape(ls)
     w = gen_i8(2, 36).reshape(rs)
-    out = run(model(ls, rs, True, False, False, False, w), [x])[0][0]
+    out = invoke(bmm(ls, rs, True, False, False, False, w), [x])[0][0]
     ref = np.matmul(np.swapaxes(x, -1, -2), w.astype(np.float32) * np.float32(0.0234375))
     print(f"// adj_x + flattened rhs: max |LiteRT - product| = {np.abs(out - ref).max()}", file=sys.stderr)
 

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from tensorflow.lite.python import schema_py_generated as fb
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hybrid_batch_matmul import gen_f32, gen_i8  # noqa: E402
-from single_op import build_model, run, rust_f32  # noqa: E402
+from oneop import invoke, model, rust_f32, s, tensor  # noqa: E402
 
 # Scales of the weight groups: input, recurrent, peephole, projection.
 W_SCALES = (0.0078125, 0.005859375, 0.001953125, 0.01171875)
@@ -41,14 +40,14 @@ def case_inputs(seed, b, t, k, c, o, time_major, cifg, peephole, proj, norm):
     else:
         x[0, 0] = 0.0
     ins = [None] * 24
-    ins[0] = {"shape": x_shape}
+    ins[0] = tensor("f32", x_shape)
 
     def w(i, shape, scale):
-        ins[i] = {"shape": shape, "dtype": "int8", "data": gen_i8(seed * 24 + i, int(np.prod(shape))).reshape(shape),
-                  "scale": np.float32(scale)}
+        ins[i] = tensor("i8", shape, np.float32(scale),
+                        const=gen_i8(seed * 24 + i, int(np.prod(shape))).reshape(shape))
 
     def f(i, shape, scale, offset=0.0):
-        ins[i] = {"shape": shape, "data": gen_f32(seed * 24 + i, int(np.prod(shape)), scale) + np.float32(offset)}
+        ins[i] = tensor("f32", shape, const=gen_f32(seed * 24 + i, int(np.prod(shape)), scale) + np.float32(offset))
 
     for g in range(4):
         if g == 0 and cifg:
@@ -66,19 +65,18 @@ def case_inputs(seed, b, t, k, c, o, time_major, cifg, peephole, proj, norm):
         w(16, [o, c], W_SCALES[3])
         if proj == 2:
             f(17, [o], 1 / 1024)
-    ins[18] = {"shape": [b, o], "variable": True}
-    ins[19] = {"shape": [b, c], "variable": True}
+    ins[18] = tensor("f32", [b, o], variable=True)
+    ins[19] = tensor("f32", [b, c], variable=True)
     return ins, x
 
 
-def model(ins, out_shape, time_major, asym, cell_clip, proj_clip, norm):
-    opt = fb.UnidirectionalSequenceLSTMOptionsT()
+def lstm(ins, out_shape, time_major, asym, cell_clip, proj_clip, norm):
+    opt = s.UnidirectionalSequenceLSTMOptionsT()
     opt.fusedActivationFunction = 4  # TANH
     opt.cellClip, opt.projClip = cell_clip, proj_clip
     opt.timeMajor, opt.asymmetricQuantizeInputs = time_major, asym
-    return build_model(fb.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM,
-                       fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions, opt,
-                       ins if norm else ins[:20], [{"shape": out_shape}])
+    return model("UNIDIRECTIONAL_SEQUENCE_LSTM", ins if norm else ins[:20], [tensor("f32", out_shape)],
+                 ("UnidirectionalSequenceLSTMOptions", opt))
 
 
 def main():
@@ -88,7 +86,7 @@ def main():
     for seed, (name, b, t, k, c, o, tm, asym, cifg, peep, proj, norm, cclip, pclip) in enumerate(CASES):
         ins, x = case_inputs(seed, b, t, k, c, o, tm, cifg, peep, proj, norm)
         out_shape = [t, b, o] if tm else [b, t, o]
-        out = run(model(ins, out_shape, tm, asym, cclip, pclip, norm), [x], invokes=2)
+        out = invoke(lstm(ins, out_shape, tm, asym, cclip, pclip, norm), [x], invokes=2)
         flags = (f"time_major: {str(tm).lower()}, asym: {str(asym).lower()}, cifg: {str(cifg).lower()}, "
                  f"peephole: {str(peep).lower()}, projection: {proj}, layer_norm: {str(norm).lower()}, "
                  f"cell_clip: {str(np.float32(cclip))}, proj_clip: {str(np.float32(pclip))}")

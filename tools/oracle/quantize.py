@@ -7,7 +7,7 @@ Run: .venv/bin/python tools/oracle/quantize.py > /tmp/quantize_tables.rs
 
 import numpy as np
 
-from graph import model, run, tensor, ints, f32
+from oneop import s, model, run, tensor, ints, f32
 
 INF = float("inf")
 NAN = float("nan")

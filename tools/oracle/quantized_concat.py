@@ -8,10 +8,9 @@ import os
 import sys
 
 import numpy as np
-from tensorflow.lite.python import schema_py_generated as s
 
 sys.path.insert(0, os.path.dirname(__file__))
-from qmodel import build, f32, ints, run, shape  # noqa: E402
+from oneop import f32, ints, model, run1, s, shape  # noqa: E402
 
 RANGES = {"i8": (-128, 127), "u8": (0, 255), "i16": (-32768, 32767)}
 rng = np.random.default_rng(13)
@@ -26,13 +25,13 @@ def case(note, dt, shapes, axis, qs, qo, xs=None):
     oshape[a] = sum(sh[a] for sh in shapes)
     o = s.ConcatenationOptionsT()
     o.axis = axis
-    model = build(
+    m = model(
         "CONCATENATION",
         [dict(dtype=dt, shape=sh, scale=q[0], zp=q[1])
          for sh, q in zip(shapes, qs)],
         [dict(dtype=dt, shape=oshape, scale=qo[0], zp=qo[1])],
         ("ConcatenationOptions", o))
-    y = run(model, xs)
+    y = run1(m, xs)
     assert not isinstance(y, str), (note, y)
     ins = ", ".join(f"({shape(sh)}, ({f32(q[0])}, {q[1]}), {ints(x)})"
                     for sh, q, x in zip(shapes, qs, xs))

@@ -8,10 +8,9 @@ import os
 import sys
 
 import numpy as np
-from tensorflow.lite.python import schema_py_generated as s
 
 sys.path.insert(0, os.path.dirname(__file__))
-from qmodel import build, f32, ints, run, shape  # noqa: E402
+from oneop import f32, ints, model, run1, s, shape  # noqa: E402
 
 RANGES = {"i8": (-128, 127), "u8": (0, 255), "i16": (-32768, 32767)}
 rng = np.random.default_rng(7)
@@ -29,14 +28,14 @@ def case(note, dt, shp, axes, keep, qi, qo, x=None):
     x = np.asarray(x).reshape(shp)
     o = s.ReducerOptionsT()
     o.keepDims = keep
-    model = build(
+    m = model(
         "MEAN",
         [dict(dtype=dt, shape=shp, scale=qi[0], zp=qi[1]),
          dict(dtype="i32", shape=[len(axes)], const=axes)],
         [dict(dtype=dt, shape=out_shape(shp, axes, keep), scale=qo[0],
               zp=qo[1])],
         ("ReducerOptions", o), version=2)
-    y = run(model, [x])
+    y = run1(m, [x])
     assert not isinstance(y, str), (note, y)
     print(f"    // {note}")
     print(f'    ("{dt}", {shape(shp)}, {ints(axes)}, {str(keep).lower()}, '

@@ -10,10 +10,9 @@ import os
 import sys
 
 import numpy as np
-from tensorflow.lite.python import schema_py_generated as s
 
 sys.path.insert(0, os.path.dirname(__file__))
-from qmodel import build, f32, ints, run, shape  # noqa: E402
+from oneop import f32, ints, model, run1, s, shape  # noqa: E402
 
 RANGES = {"i8": (-128, 127), "u8": (0, 255), "i16": (-32768, 32767)}
 rng = np.random.default_rng(11)
@@ -26,10 +25,10 @@ def case(note, di, do, shp, beta, qi, qo, x=None):
     x = np.asarray(x).reshape(shp)
     o = s.SoftmaxOptionsT()
     o.beta = beta
-    model = build("SOFTMAX", [dict(dtype=di, shape=shp, scale=qi[0], zp=qi[1])],
+    m = model("SOFTMAX", [dict(dtype=di, shape=shp, scale=qi[0], zp=qi[1])],
                   [dict(dtype=do, shape=shp, scale=qo[0], zp=qo[1])],
                   ("SoftmaxOptions", o), version=2)
-    y = run(model, [x])
+    y = run1(m, [x])
     assert not isinstance(y, str), (note, y)
     print(f"    // {note}")
     print(f'    ("{di}", "{do}", {shape(shp)}, {f32(beta)}, '
@@ -77,10 +76,10 @@ def case16(note, shp, beta, si, qo=(1 / 32768, 0), x=None, lo=-32768,
     x = np.asarray(x).reshape(shp)
     o = s.SoftmaxOptionsT()
     o.beta = beta
-    model = build("SOFTMAX", [dict(dtype="i16", shape=shp, scale=si, zp=zi)],
+    m = model("SOFTMAX", [dict(dtype="i16", shape=shp, scale=si, zp=zi)],
                   [dict(dtype="i16", shape=shp, scale=qo[0], zp=qo[1])],
                   ("SoftmaxOptions", o), version=3)
-    y = run(model, [x])
+    y = run1(m, [x])
     if isinstance(y, str):
         print(f"    // {note}: LiteRT rejects: {y.splitlines()[0][:100]}")
         return

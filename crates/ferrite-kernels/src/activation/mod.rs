@@ -8,6 +8,7 @@ pub mod l2_norm;
 pub mod pointwise;
 pub mod prelu;
 pub mod quantized;
+pub mod quantized_log_softmax;
 pub mod quantized_softmax;
 pub mod quantized_softmax_int16;
 pub mod sigmoid;

@@ -42,9 +42,9 @@ fn build(spec: &OpSpec<'_>, act: Act) -> KResult<Box<dyn Kernel>> {
             Act::Logistic => QAct::Logistic,
             Act::Tanh => QAct::Tanh,
             Act::HardSwish => QAct::HardSwish,
-            Act::Elu | Act::Gelu | Act::GeluTanh => {
-                return spec.unsupported(format!("quantized dtype {}", x.dtype))
-            }
+            Act::Elu => QAct::Elu,
+            Act::Gelu => QAct::Gelu { approximate: false },
+            Act::GeluTanh => QAct::Gelu { approximate: true },
         };
         return quantized::build(spec, q);
     }
@@ -368,17 +368,5 @@ mod tests {
             100.0,
         ];
         check(&run(build_gelu, approx, &X), &gelu_t, 1e-6);
-    }
-
-    #[test]
-    fn quantized_elu_is_unsupported() {
-        let r = spec_build(
-            build_elu,
-            "ELU",
-            BuiltinOptions::None,
-            &[(DType::Int8, &[4])],
-            DType::Int8,
-        );
-        assert!(matches!(r, Err(KernelError::Unsupported(_))));
     }
 }

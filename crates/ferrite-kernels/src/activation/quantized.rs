@@ -1,11 +1,11 @@
 //! Quantized pointwise activations (RELU, RELU6, RELU_N1_TO_1, RELU_0_TO_1,
-//! LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH) as LiteRT's builtin kernels
+//! LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, ELU, GELU) as LiteRT's builtin kernels
 //! compute them (activations.cc, generic optimized variant).
 //!
 //! Every 8-bit op is a function of the raw input byte alone, so the plan
 //! evaluates LiteRT's per-element arithmetic once for each of the 256 input
 //! values and the kernel is a table lookup. LOGISTIC and TANH fill that
-//! table as LiteRT's `LUTPopulate` does (dequantize, float transform,
+//! (and ELU, GELU) table as LiteRT's `LUTPopulate` does (dequantize, float transform,
 //! round, add the zero point in float); the others run LiteRT's integer
 //! code. int16 RELU/RELU6/LEAKY_RELU requantize per element; int16
 //! LOGISTIC/TANH interpolate LiteRT's 256-entry sigmoid table.
@@ -31,6 +31,12 @@ pub enum QAct {
     Logistic,
     Tanh,
     HardSwish,
+    /// ELU, 8-bit only (int8 in LiteRT).
+    Elu,
+    /// GELU, erfc form (`approximate` false) or tanh form (true).
+    Gelu {
+        approximate: bool,
+    },
 }
 
 /// LiteRT's `sigmoid_table_uint16`: sigmoid(i / 24) in unsigned 0.16 fixed
@@ -258,6 +264,24 @@ fn requant(
     })
 }
 
+/// One entry of LiteRT's `LUTPopulate` for 8-bit types: dequantize in
+/// float, transform, round the rescaled value, add the zero point in float,
+/// clamp. (Float math functions are evaluated in f64 and rounded, which is
+/// what a correctly rounded libm returns.)
+fn lut(
+    qx: Affine,
+    qy: Affine,
+    tmin: i32,
+    tmax: i32,
+    f: impl Fn(f32) -> f32 + 'static,
+) -> Box<dyn Fn(i32) -> i32> {
+    let inv = 1.0f32 / qy.scale;
+    Box::new(move |v| {
+        let d = qx.scale * (v - qx.zero_point) as f32;
+        cvt_i32((f(d) * inv).round() + qy.zero_point as f32).clamp(tmin, tmax)
+    })
+}
+
 /// The 8-bit lookup table: entry `b` is the output byte for input byte `b`
 /// (an int8 value's two's-complement byte).
 fn table(
@@ -280,18 +304,34 @@ fn table(
                     qy.scale
                 ));
             }
-            let inv = 1.0f32 / qy.scale;
-            let tanh = act == QAct::Tanh;
-            Box::new(move |v| {
-                let d = qx.scale * (v - qx.zero_point) as f32;
-                let t = if tanh {
-                    d.tanh()
+            if act == QAct::Tanh {
+                lut(qx, qy, tmin, tmax, |d: f32| d.tanh())
+            } else {
+                lut(qx, qy, tmin, tmax, |d: f32| 1.0 / (1.0 + (-d).exp()))
+            }
+        }
+        QAct::Elu => {
+            if dtype != DType::Int8 {
+                return spec
+                    .unsupported(format!("quantized ELU on {dtype} (LiteRT supports int8)"));
+            }
+            // expm1f, correctly rounded through f64.
+            lut(qx, qy, tmin, tmax, |d: f32| {
+                if d < 0.0 {
+                    (d as f64).exp_m1() as f32
                 } else {
-                    1.0 / (1.0 + (-d).exp())
-                };
-                cvt_i32((t * inv).round() + qy.zero_point as f32).clamp(tmin, tmax)
+                    d
+                }
             })
         }
+        QAct::Gelu { approximate: false } => lut(qx, qy, tmin, tmax, |d: f32| {
+            0.5 * d * (libm::erfc((d * -std::f32::consts::FRAC_1_SQRT_2) as f64) as f32)
+        }),
+        QAct::Gelu { approximate: true } => lut(qx, qy, tmin, tmax, |d: f32| {
+            let k = (std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2) as f32;
+            let inner = k * (d + 0.044715 * d * d * d);
+            0.5 * d * (1.0 + (inner as f64).tanh() as f32)
+        }),
         QAct::HardSwish => {
             let hs = HardSwish::new(spec, qx, qy)?;
             Box::new(move |v| hs.apply(v, tmin, tmax))
@@ -376,7 +416,7 @@ fn int16_plan(spec: &OpSpec<'_>, act: QAct, qx: Affine, qy: Affine) -> KResult<P
                 left_shift,
             }))
         }
-        _ => spec.unsupported("int16 (LiteRT supports int8 and uint8)"),
+        _ => spec.unsupported(format!("int16 {act:?}")),
     }
 }
 
@@ -526,3 +566,7 @@ fn check_len(a: usize, b: usize) -> KResult<()> {
 #[cfg(test)]
 #[path = "quantized_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "quantized_extra_tests.rs"]
+mod extra_tests;

@@ -1,4 +1,5 @@
-//! SOFTMAX (with beta) and LOG_SOFTMAX over the last axis, float32.
+//! SOFTMAX (with beta) and LOG_SOFTMAX over the last axis, float32
+//! (quantized inputs go to `quantized_softmax` / `quantized_log_softmax`).
 //!
 //! As LiteRT's optimized kernels: softmax is `exp((x - max) * beta)` scaled
 //! by the reciprocal of the row sum; log-softmax is
@@ -36,6 +37,10 @@ pub fn build_softmax(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
 }
 
 pub fn build_log_softmax(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
+    if matches!(spec.input(0)?.dtype, DType::Int8 | DType::Uint8) {
+        spec.expect_arity(1..=1, 1)?;
+        return super::quantized_log_softmax::build(spec);
+    }
     build(spec, None)
 }
 

@@ -1,19 +1,20 @@
 //! FULLY_CONNECTED int16x8: int16 input and output (zero point 0), constant
-//! int8 weights (per tensor or per unit), int64 bias. LiteRT runs its
+//! int8 weights (per tensor or per unit), int64, int32 or no bias. LiteRT runs its
 //! reference kernel for int64 biases (`FullyConnected` /
 //! `FullyConnectedPerChannel`: int64 accumulator, `+ bias`, int64
 //! `MultiplyByQuantizedMultiplier`, clamp); the per-tensor multiplier
 //! comes from a float `in * w` product (`GetQuantizedConvolutionMultipler`),
 //! the per-unit ones in double. Its rescale is not the convolutions'
 //! reduced-multiplier one but exact single rounding (measured: see
-//! `requant_int16::Rounding`).
+//! `requant_int16::Rounding`). With an int32 bias or none, LiteRT runs
+//! its optimized int32 GEMM instead (`Rounding::Int32Upward`).
 
 use crate::api::*;
 use crate::common::Activation;
 use crate::linalg::fully_connected_hybrid::fc_geometry;
 use crate::linalg::gemm_i16::{gemm, PackedW, Plan};
 use crate::linalg::requant_int16::{
-    bias_i64, eval_bias, int16_scale, requant, Product, Requant, Rounding,
+    bias_i64_or_i32, eval_bias, int16_scale, requant, Product, Requant, Rounding,
 };
 
 struct FullyConnectedInt16 {
@@ -41,7 +42,7 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         Product::Double
     };
     let act = Activation::from_code(o.fused_activation_function)?;
-    let requant = requant(
+    let mut requant = requant(
         spec,
         in_scale,
         weights,
@@ -50,11 +51,18 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         (out_scale, act),
         (product, Rounding::Single),
     )?;
+    // LiteRT takes its int64 reference kernel for an int64 bias or when the
+    // options ask for one (INT64 = 4); otherwise (int32 or no bias) the
+    // optimized int32 GEMM.
+    let (bias, bias_type) = bias_i64_or_i32(spec, 2, units)?;
+    if bias_type != Some(DType::Int64) && o.quantized_bias_type != 4 {
+        requant.set_rounding(Rounding::Int32Upward);
+    }
     Ok(Box::new(FullyConnectedInt16 {
         keep_num_dims: o.keep_num_dims,
         weights: PackedW::pack(cast::<i8>(data)?, units, k)?,
         requant,
-        bias: bias_i64(spec, 2, units, false)?,
+        bias,
     }))
 }
 
@@ -412,3 +420,7 @@ mod tests {
         assert_eq!(got, WANT2);
     }
 }
+
+#[cfg(test)]
+#[path = "fully_connected_int16_tests.rs"]
+mod int32_bias_tests;

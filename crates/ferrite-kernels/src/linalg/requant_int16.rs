@@ -8,7 +8,7 @@ use crate::api::*;
 use crate::common::Activation;
 use crate::quant::fixedpoint::{
     multiply_by_quantized_multiplier_i64, multiply_by_quantized_multiplier_i64_single,
-    quantize_multiplier,
+    multiply_by_quantized_multiplier_upward, quantize_multiplier,
 };
 
 /// Per-output-channel requantization and the output clamp.
@@ -29,6 +29,10 @@ pub struct Requant {
 pub enum Rounding {
     Reduced,
     Single,
+    /// LiteRT's optimized path for int32 or missing biases (ruy): the
+    /// accumulator wraps to int32, then the full multiplier with the final
+    /// shift rounding ties upward.
+    Int32Upward,
 }
 
 /// How the effective scale `in * w / out` is formed.
@@ -53,8 +57,16 @@ impl Requant {
             Rounding::Single => {
                 multiply_by_quantized_multiplier_i64_single(acc, self.mult[j], self.shift[j])
             }
+            // Wrapping the exact sum equals accumulating in wrapping int32.
+            Rounding::Int32Upward => {
+                multiply_by_quantized_multiplier_upward(acc as i32, self.mult[j], self.shift[j])
+            }
         };
         v.clamp(self.lo, self.hi) as i16
+    }
+
+    pub fn set_rounding(&mut self, rounding: Rounding) {
+        self.rounding = rounding;
     }
 
     pub fn channels(&self) -> usize {
@@ -197,6 +209,43 @@ pub fn bias_i64(
         }
         None => Ok(None),
     }
+}
+
+/// A bias as [`bias_i64`] returns it: constant values, absent, or read at
+/// eval.
+pub type PlanBias = Option<Option<Vec<i64>>>;
+
+/// A constant int64 or int32 bias (widened to int64), with its dtype
+/// (`None` when absent); see [`bias_i64`] for the outer Option.
+pub fn bias_i64_or_i32(
+    spec: &OpSpec<'_>,
+    i: usize,
+    n: usize,
+) -> KResult<(PlanBias, Option<DType>)> {
+    let Some(b) = spec.inputs.get(i).copied().flatten() else {
+        return Ok((Some(None), None));
+    };
+    if b.dtype == DType::Int64 {
+        return Ok((bias_i64(spec, i, n, false)?, Some(DType::Int64)));
+    }
+    if b.dtype != DType::Int32 {
+        return spec.unsupported(format!("int16x8 with a {} bias", b.dtype));
+    }
+    let Some(d) = b.data else {
+        return spec.unsupported("int16x8 with a non-constant int32 bias");
+    };
+    if d.len() != 4 * n {
+        return invalid(format!(
+            "{} bias has {} bytes, expected {n} int32 values",
+            spec.name,
+            d.len()
+        ));
+    }
+    let v = d
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+        .collect();
+    Ok((Some(Some(v)), Some(DType::Int32)))
 }
 
 /// The bias for one eval: the constant one, the input's values, or zeros.

@@ -12,6 +12,10 @@
 //!   requantized with the `in_scale / out_scale` multiplier divided by the
 //!   count in fixed point.
 //!
+//! SUM (int8, uint8, int16) takes LiteRT's optimized QuantizedMeanOrSum in
+//! float32: `round(sum · s + bias)` plus the output zero point, with
+//! `s = in_scale / out_scale` and `bias = (-in_zp · s) · count`.
+//!
 //! Sums are int32 and wrap, as LiteRT's do; an empty input gives zeros.
 
 use super::axes::{axis_values, reduced_shape, resolve_axes, Plan};
@@ -23,6 +27,8 @@ use crate::quant::fixedpoint::{
 use crate::quant::params::{f32_to_i32_x86, per_tensor, qrange, Affine, QElem};
 
 struct QuantMean {
+    /// SUM rather than MEAN.
+    sum: bool,
     dtype: DType,
     keep_dims: bool,
     qx: Affine,
@@ -32,7 +38,8 @@ struct QuantMean {
     shift: i32,
 }
 
-pub fn build(spec: &OpSpec<'_>, keep_dims: bool) -> KResult<Box<dyn Kernel>> {
+/// MEAN (`sum` false) or SUM on int8, uint8 or int16.
+pub fn build(spec: &OpSpec<'_>, keep_dims: bool, sum: bool) -> KResult<Box<dyn Kernel>> {
     let (x, y) = (spec.input(0)?, spec.output(0)?);
     if x.dtype != y.dtype || qrange(x.dtype).is_none() {
         return spec.unsupported(format!("quantized dtype {} to {}", x.dtype, y.dtype));
@@ -47,6 +54,7 @@ pub fn build(spec: &OpSpec<'_>, keep_dims: bool) -> KResult<Box<dyn Kernel>> {
     }
     let (mult, shift) = quantize_multiplier(qx.scale as f64 / qy.scale as f64);
     Ok(Box::new(QuantMean {
+        sum,
         dtype: x.dtype,
         keep_dims,
         qx,
@@ -83,13 +91,22 @@ impl QuantMean {
         if out.len() != kept || input.len() != x.shape.iter().product::<usize>() {
             return invalid("MEAN buffers do not match their shapes");
         }
+        let (lo, hi) = qrange(self.dtype).unwrap_or((0, 0));
         if plan.empty {
             out.fill(T::from_i32(0));
             return Ok(());
         }
         let mut acc = vec![0i32; out.len()];
         plan.fold(io.par, input, &mut acc, |a, v| a.wrapping_add(v.to_i32()));
-        let (lo, hi) = qrange(self.dtype).unwrap_or((0, 0));
+        if self.sum {
+            let scale = self.qx.scale / self.qy.scale;
+            let bias = (-self.qx.zero_point) as f32 * scale * plan.reduced as f32;
+            for (o, &a) in out.iter_mut().zip(&acc) {
+                let v = f32_to_i32_x86((a as f32 * scale + bias).round());
+                *o = T::from_i32(v.wrapping_add(self.qy.zero_point).clamp(lo, hi));
+            }
+            return Ok(());
+        }
         let pool =
             x.shape.len() == 4 && self.keep_dims && axes == [1, 2] && self.dtype != DType::Int16;
         if pool {
@@ -139,7 +156,7 @@ impl Kernel for QuantMean {
             DType::Int8 => self.run::<i8>(io),
             DType::Uint8 => self.run::<u8>(io),
             DType::Int16 => self.run::<i16>(io),
-            other => unsupported(format!("quantized MEAN on {other}")),
+            other => unsupported(format!("quantized MEAN/SUM on {other}")),
         }
     }
 }
@@ -147,3 +164,7 @@ impl Kernel for QuantMean {
 #[cfg(test)]
 #[path = "quantized_mean_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "quantized_sum_tests.rs"]
+mod sum_tests;

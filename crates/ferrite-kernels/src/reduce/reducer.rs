@@ -57,8 +57,10 @@ pub fn build(spec: &OpSpec<'_>, op: ReduceOp) -> KResult<Box<dyn Kernel>> {
     if x.dtype != y.dtype {
         return spec.unsupported(format!("input {} with output {}", x.dtype, y.dtype));
     }
-    if op == ReduceOp::Mean && matches!(x.dtype, DType::Int8 | DType::Uint8 | DType::Int16) {
-        return super::quantized_mean::build(spec, keep_dims);
+    if matches!(op, ReduceOp::Mean | ReduceOp::Sum)
+        && matches!(x.dtype, DType::Int8 | DType::Uint8 | DType::Int16)
+    {
+        return super::quantized_mean::build(spec, keep_dims, op == ReduceOp::Sum);
     }
     let quantized = x.quant.is_some() || y.quant.is_some();
     let ok = match (op, x.dtype) {

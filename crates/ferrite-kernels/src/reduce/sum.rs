@@ -1,5 +1,5 @@
 //! SUM over axes: float32 accumulates in float in input order; int32 and
-//! int64 wrap on overflow.
+//! int64 wrap on overflow. int8, uint8 and int16 are in `quantized_mean`.
 
 use super::reducer::{build as build_reducer, ReduceOp};
 use crate::api::*;
