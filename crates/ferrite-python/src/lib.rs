@@ -235,9 +235,48 @@ fn ferrite_strings(items: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// `ferrite check` on model bytes: the per-target reports as JSON text.
+#[pyfunction]
+fn check(py: Python<'_>, content: Vec<u8>, targets: Vec<String>) -> PyResult<String> {
+    py.allow_threads(|| {
+        let targets = targets
+            .iter()
+            .map(|t| ferrite_check::Target::from_spec(t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let reports = ferrite_check::check(&content, &targets)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        serde_json::to_string(&reports).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    })
+}
+
+/// `ferrite freeze`: the frozen model's bytes and the names of the frozen variables.
+#[pyfunction]
+fn freeze(
+    py: Python<'_>,
+    content: Vec<u8>,
+    input_shapes: Vec<(String, Vec<usize>)>,
+) -> PyResult<(Py<PyBytes>, Vec<String>)> {
+    let frozen = py.allow_threads(|| {
+        let model = ferrite_format::Model::parse(&content)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let options = ferrite_freeze::Options { input_shapes };
+        ferrite_freeze::freeze(&model, &options).map_err(|e| PyValueError::new_err(e.to_string()))
+    })?;
+    let names = frozen
+        .report
+        .variables
+        .iter()
+        .map(|v| v.shared_name.clone())
+        .collect();
+    Ok((PyBytes::new(py, &frozen.bytes).unbind(), names))
+}
+
 #[pymodule]
 fn _ferrite(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Native>()?;
     m.add_function(wrap_pyfunction!(encode_strings, m)?)?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(freeze, m)?)?;
     Ok(())
 }

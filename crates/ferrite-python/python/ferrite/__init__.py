@@ -6,5 +6,6 @@ argument names, return types and dict keys.
 """
 
 from ._interpreter import Interpreter, OpResolverType, SignatureRunner
+from ._tools import check, freeze
 
-__all__ = ["Interpreter", "OpResolverType", "SignatureRunner"]
+__all__ = ["Interpreter", "OpResolverType", "SignatureRunner", "check", "freeze"]

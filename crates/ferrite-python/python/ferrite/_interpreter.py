@@ -163,6 +163,7 @@ class Interpreter:
             self._native = _ferrite.Native(content=bytes(model_content), num_threads=num_threads)
         self._inputs, self._outputs = self._native.io_indices()
         self._input_values = {}
+        self._cached_inputs = None  # details, dropped whenever a shape may change
 
     def allocate_tensors(self):
         """Accepted for compatibility: ferrite plans at load and after a resize."""
@@ -181,6 +182,11 @@ class Interpreter:
     def get_input_details(self):
         """Details dicts (name, index, shape, dtype, quantization...) of the inputs."""
         return [_details(i, info) for i, info in zip(self._inputs, self._native.inputs())]
+
+    def _input_details_cached(self):
+        if self._cached_inputs is None:
+            self._cached_inputs = self.get_input_details()
+        return self._cached_inputs
 
     def get_output_details(self):
         """Details dicts of the outputs, with the same keys as get_input_details."""
@@ -204,7 +210,7 @@ class Interpreter:
     def set_tensor(self, tensor_index, value):
         """Copies ``value`` into input tensor ``tensor_index``; dtype and shape must match."""
         pos = self._input_position(tensor_index)
-        details = self.get_input_details()[pos]
+        details = self._input_details_cached()[pos]
         value = np.asarray(value)
         _check_value(details, value, "input %d" % pos)
         if details["dtype"] is np.bytes_:
@@ -227,6 +233,7 @@ class Interpreter:
                     )
         self._native.resize_input(pos, shape)
         self._input_values.pop(pos, None)
+        self._cached_inputs = None
 
     def get_tensor(self, tensor_index, subgraph_index=0):
         """A copy of tensor ``tensor_index`` (an input or an output)."""
@@ -284,6 +291,7 @@ class SignatureRunner:
             raise ValueError("None signature_key provided.")
         if signature_key not in interpreter._native.signature_keys():
             raise ValueError(f'Invalid signature_key provided: "{signature_key}".')
+        self._interpreter = interpreter
         self._native = interpreter._native
         self._key = signature_key
 
@@ -304,6 +312,7 @@ class SignatureRunner:
                 raise ValueError("Invalid Input name (%s) for SignatureDef" % name)
             value = np.asarray(value)
             if tuple(value.shape) != tuple(by_name[name]["shape"]):
+                self._interpreter._cached_inputs = None
                 self._native.signature_resize(self._key, name, [int(d) for d in value.shape])
                 by_name[name]["shape"] = np.array(value.shape, dtype=np.int32)
             _check_value(by_name[name], value, "input %s" % name)
