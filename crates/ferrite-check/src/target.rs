@@ -378,9 +378,18 @@ impl Target {
             .map(|l| parse_op_line(l))
             .collect::<Result<_, _>>()?;
         let mut native = Vec::new();
+        let mut custom = f.ops.custom;
         if f.ops.from_registry {
             builtin.extend(ferrite_ops());
-            native = ferrite_runtime::NATIVE_FLEX_OPS.map(String::from).to_vec();
+            native = ferrite_runtime::native_tf_ops()
+                .into_iter()
+                .map(String::from)
+                .collect();
+            custom.extend(
+                ferrite_runtime::native_custom_ops()
+                    .into_iter()
+                    .map(String::from),
+            );
         }
         Ok(Target {
             plan_with_ferrite: f.ops.from_registry,
@@ -388,7 +397,7 @@ impl Target {
             summary: f.summary,
             ops: OpTable {
                 builtin,
-                custom: f.ops.custom,
+                custom,
                 versions_checked,
                 missing_fix: f.ops.missing_fix,
                 custom_fix: f.ops.custom_fix,

@@ -8,6 +8,7 @@
 //! [`Kernel::output_shapes`] and [`Kernel::eval`] on every call.
 
 use bytemuck::Pod;
+pub use ferrite_format::nodedef::Attr;
 pub use ferrite_format::{BuiltinOptions, BuiltinOptions2, TensorType as DType};
 
 use crate::parallel::Parallel;
@@ -64,6 +65,9 @@ pub struct OpSpec<'a> {
     pub options: &'a BuiltinOptions,
     pub options2: &'a BuiltinOptions2,
     pub custom_options: Option<&'a [u8]>,
+    /// Named attributes of a TensorFlow or custom op: a Flex op's NodeDef
+    /// attrs, or a custom op's flexbuffer map. Empty for builtins.
+    pub attrs: &'a [(String, Attr)],
     /// `None` marks an omitted optional input.
     pub inputs: &'a [Option<TensorSpec<'a>>],
     pub outputs: &'a [TensorSpec<'a>],
@@ -100,6 +104,11 @@ impl<'a> OpSpec<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// The attribute `key` (see [`OpSpec::attrs`]).
+    pub fn attr(&self, key: &str) -> Option<&'a Attr> {
+        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// An `Unsupported` error naming this op, its version and `detail`.

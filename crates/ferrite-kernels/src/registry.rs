@@ -39,6 +39,46 @@ pub static FAMILIES: &[&[Registration]] = &[
     crate::shape::OPS,
 ];
 
+/// A kernel for an op named by a string, not a builtin code.
+pub struct NamedRegistration {
+    pub name: &'static str,
+    pub build: Builder,
+}
+
+pub const fn named(name: &'static str, build: Builder) -> NamedRegistration {
+    NamedRegistration { name, build }
+}
+
+/// TensorFlow ops by their TF name. They arrive as Flex ops
+/// (`Flex<Name>`, attributes from the NodeDef) or, from `allow_custom_ops`,
+/// as custom ops of the same name (attributes from a flexbuffer map), and
+/// run with the same kernels either way.
+pub static TF_FAMILIES: &[&[NamedRegistration]] = &[];
+
+/// Third-party custom ops by custom code (TFLite_Detection_PostProcess,
+/// MediaPipe's ops, ...).
+pub static CUSTOM_FAMILIES: &[&[NamedRegistration]] = &[];
+
+/// The kernel of TensorFlow op `tf_op`, if ferrite has one.
+pub fn lookup_tf(tf_op: &str) -> Option<Builder> {
+    TF_FAMILIES
+        .iter()
+        .flat_map(|f| f.iter())
+        .find(|r| r.name == tf_op)
+        .map(|r| r.build)
+}
+
+/// The kernel of a non-Flex custom op: a third-party op, else a TensorFlow
+/// op of that name.
+pub fn lookup_custom(code: &str) -> Option<Builder> {
+    CUSTOM_FAMILIES
+        .iter()
+        .flat_map(|f| f.iter())
+        .find(|r| r.name == code)
+        .map(|r| r.build)
+        .or_else(|| lookup_tf(code))
+}
+
 /// All registrations.
 pub fn all() -> impl Iterator<Item = &'static Registration> {
     FAMILIES.iter().flat_map(|f| f.iter())
@@ -77,6 +117,20 @@ mod tests {
             for b in &regs[i + 1..] {
                 let overlap = a.min_version <= b.max_version && b.min_version <= a.max_version;
                 assert!(!(a.op == b.op && overlap), "{} registered twice", a.op);
+            }
+        }
+    }
+
+    #[test]
+    fn no_named_op_is_registered_twice() {
+        for families in [super::TF_FAMILIES, super::CUSTOM_FAMILIES] {
+            let names: Vec<_> = families
+                .iter()
+                .flat_map(|f| f.iter())
+                .map(|r| r.name)
+                .collect();
+            for (i, a) in names.iter().enumerate() {
+                assert!(!names[i + 1..].contains(a), "{a} registered twice");
             }
         }
     }

@@ -72,6 +72,29 @@ pub const NATIVE_FLEX_OPS: [&str; 4] = [
     "LookupTableSizeV2",
 ];
 
+/// Every TensorFlow op ferrite runs natively when it arrives as a Flex op:
+/// the interpreter's hash tables and the kernels of the TF op registry.
+pub fn native_tf_ops() -> Vec<&'static str> {
+    let kernels = ferrite_kernels::registry::TF_FAMILIES
+        .iter()
+        .flat_map(|f| f.iter());
+    NATIVE_FLEX_OPS
+        .into_iter()
+        .chain(kernels.map(|r| r.name))
+        .collect()
+}
+
+/// Every non-Flex custom op ferrite has a kernel for.
+pub fn native_custom_ops() -> Vec<&'static str> {
+    let families = ferrite_kernels::registry::CUSTOM_FAMILIES.iter();
+    let tf = ferrite_kernels::registry::TF_FAMILIES.iter();
+    families
+        .chain(tf)
+        .flat_map(|f| f.iter())
+        .map(|r| r.name)
+        .collect()
+}
+
 #[derive(Clone, Copy)]
 enum FlexKind {
     Table,
@@ -270,6 +293,40 @@ pub(crate) fn plan(graph: &Graph, node: &Node) -> Result<Option<Control>> {
 }
 
 /// The message for a custom op ferrite does not run.
+/// A kernel found for a custom op by name.
+pub(crate) struct NamedKernel<'g> {
+    /// The name the kernel sees: the TensorFlow op of a Flex op, else the
+    /// custom code.
+    pub name: &'g str,
+    pub attrs: Vec<(String, Attr)>,
+    pub build: ferrite_kernels::api::Builder,
+}
+
+/// The kernel for custom op `code`: a Flex op by its TensorFlow op name
+/// (attributes from its NodeDef), else a registered custom op.
+pub(crate) fn named_kernel<'g>(
+    graph: &Graph,
+    code: &'g str,
+    node: &Node,
+) -> Option<NamedKernel<'g>> {
+    let options = node.custom_options.as_ref().map(|c| graph.const_bytes(c));
+    if flex::is_flex(code) {
+        let op = flex::decode(options?)?;
+        let build = ferrite_kernels::registry::lookup_tf(&op.tf_op)?;
+        let attrs = nodedef::attrs(op.node_def)?;
+        // The Flex prefix is ASCII, so the rest of the code is the TF name.
+        let name = &code[flex::FLEX_PREFIX.len()..];
+        (name == op.tf_op).then_some(NamedKernel { name, attrs, build })
+    } else {
+        let build = ferrite_kernels::registry::lookup_custom(code)?;
+        Some(NamedKernel {
+            name: code,
+            attrs: Vec::new(),
+            build,
+        })
+    }
+}
+
 pub(crate) fn custom_op_message(graph: &Graph, code: &str, node: &Node) -> String {
     if flex::is_flex(code) {
         let tf_op = node

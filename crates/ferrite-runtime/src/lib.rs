@@ -12,7 +12,7 @@ mod state_ops;
 #[cfg(test)]
 mod tests;
 
-pub use control::{INTERPRETER_OPS, NATIVE_FLEX_OPS};
+pub use control::{native_custom_ops, native_tf_ops, INTERPRETER_OPS, NATIVE_FLEX_OPS};
 pub use error::{ErrorKind, Location, Result, RuntimeError};
 pub use interpreter::{Interpreter, OpProfile, Options, TensorView};
 pub use shapes::infer_shapes;

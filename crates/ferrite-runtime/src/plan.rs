@@ -324,11 +324,22 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
         return Err(RuntimeError::invalid("the op writes one of its own inputs")
             .with_tensor(&graph.subgraphs[plan.index].tensors[o].name));
     }
-    if let OpKind::Custom(code) = &node.kind {
-        return Err(RuntimeError::unsupported(control::custom_op_message(
-            graph, code, node,
-        )));
-    }
+    let mut attrs = Vec::new();
+    let mut name = name;
+    let named_build = match &node.kind {
+        OpKind::Custom(code) => {
+            let found = control::named_kernel(graph, code, node);
+            let Some(found) = found else {
+                return Err(RuntimeError::unsupported(control::custom_op_message(
+                    graph, code, node,
+                )));
+            };
+            name = found.name;
+            attrs = found.attrs;
+            Some(found.build)
+        }
+        OpKind::Builtin { .. } => None,
+    };
     if name == "SHAPE" {
         if let Some(folded) = fold_shape(plan, node)? {
             let out = node.outputs[0];
@@ -338,28 +349,29 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
             return Ok(Action::Skip);
         }
     }
-    let build = match registry::lookup(name, node.version) {
-        Lookup::Found(b) => b,
-        Lookup::VersionUnsupported { supported } => {
-            return Err(RuntimeError::unsupported(format!(
-                "{name} version {} (ferrite runs versions {}..={})",
-                node.version, supported.0, supported.1
-            )))
-        }
-        Lookup::NotFound => {
-            let dtype = node
-                .inputs
-                .iter()
-                .flatten()
-                .next()
-                .map(|&t| plan.tensors[t].dtype.name())
-                .unwrap_or("none");
-            return Err(RuntimeError::unsupported(format!(
-                "operator {name} (version {}, input dtype {dtype}) is not implemented",
-                node.version
-            )));
-        }
-    };
+    let build =
+        match named_build.map_or_else(|| registry::lookup(name, node.version), Lookup::Found) {
+            Lookup::Found(b) => b,
+            Lookup::VersionUnsupported { supported } => {
+                return Err(RuntimeError::unsupported(format!(
+                    "{name} version {} (ferrite runs versions {}..={})",
+                    node.version, supported.0, supported.1
+                )))
+            }
+            Lookup::NotFound => {
+                let dtype = node
+                    .inputs
+                    .iter()
+                    .flatten()
+                    .next()
+                    .map(|&t| plan.tensors[t].dtype.name())
+                    .unwrap_or("none");
+                return Err(RuntimeError::unsupported(format!(
+                    "operator {name} (version {}, input dtype {dtype}) is not implemented",
+                    node.version
+                )));
+            }
+        };
     let inputs: Vec<Option<TensorSpec>> = node
         .inputs
         .iter()
@@ -380,6 +392,7 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
         options: &node.options,
         options2: &node.options2,
         custom_options: node.custom_options.as_ref().map(|c| graph.const_bytes(c)),
+        attrs: &attrs,
         inputs: &inputs,
         outputs: &outputs,
     };

@@ -157,7 +157,7 @@ fn custom_or_flex(
         cx.op(Error, s, i, "custom-op", msg, fix, &t.ops.source);
         return false;
     };
-    let native = ferrite_runtime::NATIVE_FLEX_OPS.contains(&tf_op);
+    let native = ferrite_runtime::native_tf_ops().contains(&tf_op);
     let ferrite_note = if native {
         "ferrite runs it natively"
     } else {

@@ -257,6 +257,7 @@ pub(crate) mod tests {
             options: &options,
             options2: &opts2,
             custom_options: None,
+            attrs: &[],
             inputs: &ins,
             outputs: &outs,
         })

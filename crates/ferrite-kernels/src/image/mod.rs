@@ -78,6 +78,7 @@ pub(crate) mod tests {
             },
             options2: &Default::default(),
             custom_options: None,
+            attrs: &[],
             inputs: &[Some(xs), Some(ss)],
             outputs: &[xs],
         };

@@ -126,6 +126,7 @@ impl<'o> QOpTest<'o> {
             options: self.options,
             options2: &BuiltinOptions2::None,
             custom_options: None,
+            attrs: &[],
             inputs: &inputs,
             outputs: &outputs,
         })

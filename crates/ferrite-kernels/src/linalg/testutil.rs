@@ -99,6 +99,7 @@ impl<'o> OpTest<'o> {
             options: self.options,
             options2: &self.options2,
             custom_options: None,
+            attrs: &[],
             inputs: &inputs,
             outputs: &outputs,
         })

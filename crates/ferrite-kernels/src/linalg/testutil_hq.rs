@@ -99,6 +99,7 @@ impl<'o> QTest<'o> {
             options: self.options,
             options2: &BuiltinOptions2::None,
             custom_options: None,
+            attrs: &[],
             inputs: &inputs,
             outputs: &outputs,
         })

@@ -112,6 +112,7 @@ mod tests {
             options: &options,
             options2: &Default::default(),
             custom_options: None,
+            attrs: &[],
             inputs: &[Some(t)],
             outputs: &[t],
         };

@@ -56,6 +56,7 @@ pub(crate) mod tests {
             options: &options,
             options2: &Default::default(),
             custom_options: None,
+            attrs: &[],
             inputs: &[Some(t)],
             outputs: &[t],
         };

@@ -213,6 +213,7 @@ pub(crate) mod tests {
             options: &options,
             options2: &Default::default(),
             custom_options: None,
+            attrs: &[],
             inputs: &[Some(xs), Some(a)],
             outputs: &[os],
         };

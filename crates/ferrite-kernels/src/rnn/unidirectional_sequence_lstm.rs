@@ -528,6 +528,7 @@ mod tests {
             options: &options,
             options2: &Default::default(),
             custom_options: None,
+            attrs: &[],
             inputs: &specs,
             outputs: &[out_spec],
         };
@@ -736,6 +737,7 @@ mod tests {
                 options: &options,
                 options2: &Default::default(),
                 custom_options: None,
+                attrs: &[],
                 inputs: d,
                 outputs: &[t],
             };

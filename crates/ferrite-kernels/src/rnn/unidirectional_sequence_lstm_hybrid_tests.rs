@@ -162,6 +162,7 @@ fn build_op(options: &BuiltinOptions, ins: &[In]) -> KResult<Box<dyn Kernel>> {
         options,
         options2: &Default::default(),
         custom_options: None,
+        attrs: &[],
         inputs: &specs,
         outputs: &[out],
     })

@@ -134,6 +134,7 @@ pub fn build_kernel(
         options: &options,
         options2: &options2,
         custom_options: None,
+        attrs: &[],
         inputs: &in_specs,
         outputs: &out_specs,
     };
