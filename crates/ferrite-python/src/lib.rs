@@ -155,6 +155,28 @@ impl Native {
         self.interp.reset_state()
     }
 
+    fn reset_variable_tensors(&mut self) {
+        self.interp.reset_variable_tensors()
+    }
+
+    fn input(&self, py: Python<'_>, i: usize) -> PyResult<(&'static str, Vec<usize>, PyObject)> {
+        view(py, self.interp.input(i).map_err(err)?)
+    }
+
+    /// (address, byte length) of input or output `i`'s buffer, for a numpy
+    /// view without a copy. The Python side keeps this object alive as long
+    /// as the view; the buffer stays put until a resize or a replan, as
+    /// LiteRT's buffers do until `allocate_tensors`.
+    fn buffer(&mut self, output: bool, i: usize) -> PyResult<(usize, usize)> {
+        let buf = if output {
+            self.interp.output_buffer_mut(i)
+        } else {
+            self.interp.input_buffer_mut(i)
+        }
+        .map_err(err)?;
+        Ok((buf.as_mut_ptr() as usize, buf.len()))
+    }
+
     fn signature_keys(&self) -> Vec<String> {
         self.model
             .signature_keys()

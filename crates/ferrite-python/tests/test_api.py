@@ -41,6 +41,46 @@ def test_run_and_get_tensor_is_a_copy(tiny_add_model):
     assert np.array_equal(interp.tensor(out)(), interp.get_tensor(out))
 
 
+def test_tensor_is_a_live_view_without_copy(tiny_add_model):
+    interp = ferrite.Interpreter(model_path=tiny_add_model)
+    ins = interp.get_input_details()
+    out = interp.get_output_details()[0]["index"]
+    _fill(interp, seed=1)
+    interp.invoke()
+    view = interp.tensor(out)()
+    first = view.copy()
+    assert np.shares_memory(view, interp.tensor(out)()), "each call views the same memory"
+    # A new invoke shows through the view already taken.
+    _fill(interp, seed=2)
+    interp.invoke()
+    assert not np.array_equal(view, first)
+    assert np.array_equal(view, interp.get_tensor(out))
+    # Writing an input's view sets that input, as in LiteRT.
+    for d in ins:
+        v = interp.tensor(d["index"])()
+        assert v.shape == tuple(d["shape"]) and v.dtype == d["dtype"]
+        v[...] = 1.0
+        assert np.all(interp.get_tensor(d["index"]) == 1.0)
+    interp.invoke()
+    reference = ferrite.Interpreter(model_path=tiny_add_model)
+    for d in reference.get_input_details():
+        reference.set_tensor(d["index"], np.ones(d["shape"], d["dtype"]))
+    reference.invoke()
+    assert np.array_equal(view, reference.get_tensor(out))
+    with pytest.raises(ValueError, match="neither an input nor an output"):
+        interp.tensor(9999)
+    # The view keeps the interpreter's memory alive.
+    del interp
+    assert np.array_equal(view, reference.get_tensor(out))
+
+
+def test_string_tensors_have_no_view():
+    interp = ferrite.Interpreter(model_path=str(FIXTURES / "hashtable_str_to_int64" / "model.tflite"))
+    d = next(d for d in interp.get_input_details() if d["dtype"] is np.bytes_)
+    with pytest.raises(ValueError, match="STRING"):
+        interp.tensor(d["index"])()
+
+
 def test_set_tensor_errors(tiny_add_model):
     interp = ferrite.Interpreter(model_path=tiny_add_model)
     d = interp.get_input_details()[0]
@@ -110,7 +150,13 @@ def test_signatures_state_and_reset():
     set_(**{w_name: np.full(w_shape, 3.0, np.float32)})
     after = get(**{x_name: x})
     assert not all(np.array_equal(before[k], after[k]) for k in before)
+    # As in LiteRT, reset_all_variables resets variable tensors only: the
+    # resource variable keeps the value `set` gave it.
     interp.reset_all_variables()
+    kept = get(**{x_name: x})
+    assert all(np.array_equal(after[k], kept[k]) for k in after)
+    # reset_state (beyond LiteRT) forgets it.
+    interp.reset_state()
     again = get(**{x_name: x})
     assert all(np.array_equal(before[k], again[k]) for k in before)
     with pytest.raises(ValueError):

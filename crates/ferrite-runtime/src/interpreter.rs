@@ -10,7 +10,7 @@ use ferrite_kernels::Parallel;
 
 use crate::control::{Control, State, StoredTensor};
 use crate::error::{ErrorKind, Location, Result, RuntimeError};
-use crate::plan::{self, byte_size, op_location, Action, SubgraphPlan};
+use crate::plan::{self, byte_size, op_location, Action, Storage, SubgraphPlan};
 use crate::state_ops;
 
 /// Interpreter settings.
@@ -247,6 +247,29 @@ impl Interpreter {
         Ok(())
     }
 
+    /// The buffer of input or output tensor `t` of subgraph `s`, to read
+    /// and write in place. It is sized to the current shape (new bytes are
+    /// zero) and stays where it is until a resize or a replan. STRING
+    /// tensors, constants and arena intermediates have no such buffer.
+    pub fn tensor_data_mut(&mut self, s: usize, t: usize) -> Result<&mut [u8]> {
+        let name = self.tensor_name(s, t).to_string();
+        let st = &mut self.plans[s].tensors[t];
+        let dtype = st.dtype;
+        let need = byte_size(dtype, &st.shape).filter(|_| dtype != TensorType::String);
+        match (&mut st.storage, need) {
+            (Storage::Own(buf), Some(need)) => {
+                if buf.bytes().len() != need {
+                    buf.resize(need);
+                }
+                Ok(buf.bytes_mut())
+            }
+            _ => Err(RuntimeError::invalid(format!(
+                "a {dtype} tensor that is not an input or output buffer cannot be viewed in place"
+            ))
+            .with_tensor(&name)),
+        }
+    }
+
     /// The current value of tensor `t` of subgraph `s`.
     pub fn tensor(&self, s: usize, t: usize) -> Result<TensorView<'_>> {
         let plan = &self.plans[s];
@@ -346,6 +369,15 @@ impl Interpreter {
     /// interpreter would have them.
     pub fn reset_state(&mut self) {
         self.state = State::default();
+        for plan in &mut self.plans {
+            plan.reset_variables(&self.graph);
+        }
+    }
+
+    /// Restores the variable tensors (the state of LSTM-style kernels) to
+    /// their initial values and leaves resource variables, hash tables and
+    /// CALL_ONCE history alone, as LiteRT's `ResetVariableTensors` does.
+    pub fn reset_variable_tensors(&mut self) {
         for plan in &mut self.plans {
             plan.reset_variables(&self.graph);
         }

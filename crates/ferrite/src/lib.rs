@@ -261,6 +261,25 @@ impl Interpreter {
         Ok(self.inner.tensor(0, t)?)
     }
 
+    /// Input `i` as last set (empty bytes before any set), without copying.
+    pub fn input(&self, i: usize) -> Result<TensorView<'_>> {
+        let t = self.input_tensor(i)?;
+        Ok(self.inner.tensor(0, t)?)
+    }
+
+    /// The buffer of input `i` for writing in place, sized to its current
+    /// shape; it stays put until a resize or a replan.
+    pub fn input_buffer_mut(&mut self, i: usize) -> Result<&mut [u8]> {
+        let t = self.input_tensor(i)?;
+        Ok(self.inner.tensor_data_mut(0, t)?)
+    }
+
+    /// The buffer of output `i`, as `input_buffer_mut`.
+    pub fn output_buffer_mut(&mut self, i: usize) -> Result<&mut [u8]> {
+        let t = self.output_tensor(i)?;
+        Ok(self.inner.tensor_data_mut(0, t)?)
+    }
+
     /// Output `i` as a typed slice.
     pub fn output_as<T: Element>(&self, i: usize) -> Result<&[T]> {
         let view = self.output(i)?;
@@ -285,6 +304,12 @@ impl Interpreter {
     /// Forgets variables, hash tables and CALL_ONCE history.
     pub fn reset_state(&mut self) {
         self.inner.reset_state()
+    }
+
+    /// Restores only the variable tensors (LSTM-style kernel state);
+    /// resource variables and hash tables keep their values.
+    pub fn reset_variable_tensors(&mut self) {
+        self.inner.reset_variable_tensors()
     }
 
     /// Bytes of tensor memory the interpreter holds (arena, inputs, outputs,

@@ -1,5 +1,6 @@
 """LiteRT-compatible Interpreter over the native ``ferrite._ferrite`` module."""
 
+import ctypes
 import enum
 import warnings
 
@@ -162,7 +163,6 @@ class Interpreter:
         else:
             self._native = _ferrite.Native(content=bytes(model_content), num_threads=num_threads)
         self._inputs, self._outputs = self._native.io_indices()
-        self._input_values = {}
         self._cached_inputs = None  # details, dropped whenever a shape may change
 
     def allocate_tensors(self):
@@ -176,7 +176,16 @@ class Interpreter:
         self._native.invoke()
 
     def reset_all_variables(self):
-        """Restores resource variables and hash tables to their initial state."""
+        """Restores the variable tensors (LSTM-style kernel state), as LiteRT does.
+
+        Resource variables and hash tables keep their values, also as in
+        LiteRT; ``reset_state`` clears them too.
+        """
+        self._native.reset_variable_tensors()
+
+    def reset_state(self):
+        """Beyond LiteRT: forgets resource variables, hash tables and CALL_ONCE
+        history as well, so the next invoke runs as on a fresh interpreter."""
         self._native.reset_state()
 
     def get_input_details(self):
@@ -217,7 +226,6 @@ class Interpreter:
             self._native.set_input_strings(pos, _string_items(value))
         else:
             self._native.set_input(pos, np.ascontiguousarray(value).tobytes())
-        self._input_values[pos] = value.copy()
 
     def resize_tensor_input(self, input_index, tensor_size, strict=False):
         """Changes an input's shape; with ``strict`` only -1 dimensions may change."""
@@ -232,33 +240,54 @@ class Interpreter:
                         " identified by -1 (dimension %d of input %d)" % (d, pos)
                     )
         self._native.resize_input(pos, shape)
-        self._input_values.pop(pos, None)
         self._cached_inputs = None
 
     def get_tensor(self, tensor_index, subgraph_index=0):
         """A copy of tensor ``tensor_index`` (an input or an output)."""
         if subgraph_index != 0:
             raise ValueError("ferrite reads tensors of subgraph 0 only")
+        output, pos = self._io_position(tensor_index)
+        if output:
+            return _to_array(self._native.output(pos))
+        d = self._input_details_cached()[pos]
+        want = int(np.prod(d["shape"]))
+        dtype, shape, payload = self._native.input(pos)
+        if len(payload) == 0 and want > 0:
+            # Never set: LiteRT's freshly allocated buffer reads as zeros.
+            return np.zeros(tuple(d["shape"]), dtype=object if d["dtype"] is np.bytes_ else d["dtype"])
+        return _to_array((dtype, shape, payload))
+
+    def _io_position(self, tensor_index):
         index = int(tensor_index)
         if index in self._outputs:
-            return _to_array(self._native.output(self._outputs.index(index)))
+            return True, self._outputs.index(index)
         if index in self._inputs:
-            pos = self._inputs.index(index)
-            if pos in self._input_values:
-                return self._input_values[pos].copy()
-            d = self.get_input_details()[pos]
-            return np.zeros(tuple(d["shape"]), dtype=object if d["dtype"] is np.bytes_ else d["dtype"])
+            return False, self._inputs.index(index)
         raise ValueError(
             "Tensor %d is neither an input nor an output; ferrite does not keep intermediates"
             % index
         )
 
     def tensor(self, tensor_index):
-        """A callable returning tensor ``tensor_index`` as a numpy array.
+        """A callable returning a numpy view of the tensor's buffer, without a copy.
 
-        Unlike LiteRT the array is a snapshot taken at each call, not a live view.
+        As in LiteRT, the view reads and writes the interpreter's memory: an
+        output view shows each new invoke's result, and writing an input view
+        sets that input. Do not keep a view across ``resize_tensor_input``.
+        STRING tensors have no view; use ``get_tensor``.
         """
-        return lambda: self.get_tensor(tensor_index)
+        output, pos = self._io_position(tensor_index)
+
+        def view():
+            details = (self.get_output_details() if output else self._input_details_cached())[pos]
+            if details["dtype"] is np.bytes_:
+                raise ValueError("tensor() cannot view STRING tensors; use get_tensor()")
+            addr, n = self._native.buffer(output, pos)
+            buf = (ctypes.c_char * n).from_address(addr)
+            buf._owner = self  # the interpreter, and so the memory, outlives the view
+            return np.frombuffer(buf, dtype=details["dtype"]).reshape(tuple(details["shape"]))
+
+        return view
 
     def get_signature_list(self):
         """{key: {'inputs': [...], 'outputs': [...]}} for each signature."""
