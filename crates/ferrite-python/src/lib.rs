@@ -4,7 +4,7 @@
 use ferrite::{DType, Error, ErrorKind, Model, Options, TensorInfo, TensorView};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyByteArray, PyBytes};
 
 fn err(e: Error) -> PyErr {
     match e.kind() {
@@ -66,14 +66,14 @@ fn info(t: TensorInfo) -> Info {
     )
 }
 
-/// (dtype, shape, payload): bytes, or a list of bytes for STRING tensors.
+/// (dtype, shape, payload): a bytearray, or a list of bytes for STRING tensors.
 fn view(py: Python<'_>, v: TensorView<'_>) -> PyResult<(&'static str, Vec<usize>, PyObject)> {
     let payload = if v.dtype == DType::String {
         let items = ferrite::strings_of(&v).map_err(err)?;
         let list: Vec<Py<PyBytes>> = items.iter().map(|s| PyBytes::new(py, s).unbind()).collect();
         list.into_pyobject(py)?.into_any().unbind()
     } else {
-        PyBytes::new(py, v.data).into_any().unbind()
+        PyByteArray::new(py, v.data).into_any().unbind()
     };
     Ok((dtype_name(v.dtype), v.shape.to_vec(), payload))
 }

@@ -229,3 +229,12 @@ def test_one_interpreter_two_threads_never_corrupts():
         t.join()
     # Contention is reported as a clear error, never as wrong numbers.
     assert all("borrow" in e.lower() for e in errors), errors[:3]
+
+
+def test_unwritten_tensors_read_as_zeros(tiny_add_model):
+    interp = ferrite.Interpreter(model_path=tiny_add_model)
+    interp.allocate_tensors()
+    for d in interp.get_input_details() + interp.get_output_details():
+        got = interp.get_tensor(d["index"])
+        assert got.shape == tuple(d["shape"]) and got.dtype == d["dtype"]
+        assert not got.any()

@@ -76,7 +76,8 @@ def _to_array(out):
         arr = np.empty(len(payload), dtype=object)
         arr[:] = payload
         return arr.reshape(shape)
-    return np.frombuffer(payload, dtype=_DTYPES[dtype]).reshape(shape).copy()
+    # The payload is a fresh bytearray, so the array owns a writable copy.
+    return np.frombuffer(payload, dtype=_DTYPES[dtype]).reshape(shape)
 
 
 def _string_items(value):
@@ -194,7 +195,10 @@ class Interpreter:
 
     def _input_details_cached(self):
         if self._cached_inputs is None:
-            self._cached_inputs = self.get_input_details()
+            details = self.get_input_details()
+            # (dtype, shape) per input: set_tensor's fast acceptance test.
+            self._cached_expect = [(np.dtype(d["dtype"]), tuple(int(n) for n in d["shape"])) for d in details]
+            self._cached_inputs = details
         return self._cached_inputs
 
     def get_output_details(self):
@@ -221,7 +225,8 @@ class Interpreter:
         pos = self._input_position(tensor_index)
         details = self._input_details_cached()[pos]
         value = np.asarray(value)
-        _check_value(details, value, "input %d" % pos)
+        if (value.dtype, value.shape) != self._cached_expect[pos]:
+            _check_value(details, value, "input %d" % pos)
         if details["dtype"] is np.bytes_:
             self._native.set_input_strings(pos, _string_items(value))
         else:
@@ -247,14 +252,10 @@ class Interpreter:
         if subgraph_index != 0:
             raise ValueError("ferrite reads tensors of subgraph 0 only")
         output, pos = self._io_position(tensor_index)
-        if output:
-            return _to_array(self._native.output(pos))
-        d = self._input_details_cached()[pos]
-        want = int(np.prod(d["shape"]))
-        dtype, shape, payload = self._native.input(pos)
-        if len(payload) == 0 and want > 0:
-            # Never set: LiteRT's freshly allocated buffer reads as zeros.
-            return np.zeros(tuple(d["shape"]), dtype=object if d["dtype"] is np.bytes_ else d["dtype"])
+        dtype, shape, payload = (self._native.output if output else self._native.input)(pos)
+        if len(payload) == 0 and 0 not in shape:
+            # Not written yet: LiteRT's freshly allocated buffer reads as zeros.
+            return np.zeros(tuple(shape), dtype=object if dtype == "string" else _DTYPES[dtype])
         return _to_array((dtype, shape, payload))
 
     def _io_position(self, tensor_index):
