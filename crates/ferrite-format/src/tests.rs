@@ -33,7 +33,6 @@ fn op(opcode_index: u32, inputs: &[i32], outputs: &[i32]) -> Operator<'static> {
         outputs: outputs.to_vec(),
         builtin_options: BuiltinOptions::None,
         custom_options: None,
-        attrs: &[],
         custom_options_format: 0,
         mutating_variable_inputs: None,
         intermediates: None,
