@@ -35,7 +35,12 @@ pub enum QIsa {
 }
 
 #[cfg(test)]
-static FORCED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+thread_local! {
+    /// Per test thread, so one test forcing an ISA never changes the path
+    /// another test's kernels take (float results differ by ISA in the last
+    /// bit, and tests compare kernels built at different times exactly).
+    static FORCED: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
 
 impl QIsa {
     #[cfg(test)]
@@ -47,13 +52,13 @@ impl QIsa {
             Some(QIsa::Avx2) => 3,
             Some(QIsa::Generic) => 4,
         };
-        FORCED.store(code, std::sync::atomic::Ordering::Relaxed);
+        FORCED.with(|f| f.set(code));
     }
 
     /// The best microkernel this CPU runs.
     pub fn detect() -> QIsa {
         #[cfg(test)]
-        match FORCED.load(std::sync::atomic::Ordering::Relaxed) {
+        match FORCED.with(|f| f.get()) {
             1 => return QIsa::Avx512Vnni,
             2 => return QIsa::AvxVnni,
             3 => return QIsa::Avx2,

@@ -12,10 +12,14 @@ pub enum Isa {
     Generic,
 }
 
-/// Tests force each available ISA through the kernels with this (any ISA
-/// gives correct results, so concurrent tests are unaffected).
+// Tests force each available ISA through the kernels with this.
 #[cfg(test)]
-static FORCED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+thread_local! {
+    /// Per test thread, so one test forcing an ISA never changes the path
+    /// another test's kernels take (float results differ by ISA in the last
+    /// bit, and tests compare kernels built at different times exactly).
+    static FORCED: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
 
 impl Isa {
     #[cfg(test)]
@@ -26,13 +30,13 @@ impl Isa {
             Some(Isa::Avx2) => 2,
             Some(Isa::Generic) => 3,
         };
-        FORCED.store(code, std::sync::atomic::Ordering::Relaxed);
+        FORCED.with(|f| f.set(code));
     }
 
     /// The best ISA this CPU runs.
     pub fn detect() -> Isa {
         #[cfg(test)]
-        match FORCED.load(std::sync::atomic::Ordering::Relaxed) {
+        match FORCED.with(|f| f.get()) {
             1 => return Isa::Avx512,
             2 => return Isa::Avx2,
             3 => return Isa::Generic,
