@@ -59,24 +59,26 @@ pub static TF_FAMILIES: &[&[NamedRegistration]] = &[];
 /// MediaPipe's ops, ...).
 pub static CUSTOM_FAMILIES: &[&[NamedRegistration]] = &[];
 
+/// Every registration of a named-op table such as [`TF_FAMILIES`].
+pub fn named_in(
+    families: &'static [&'static [NamedRegistration]],
+) -> impl Iterator<Item = &'static NamedRegistration> {
+    families.iter().flat_map(|f| f.iter())
+}
+
+fn find_named(families: &'static [&'static [NamedRegistration]], name: &str) -> Option<Builder> {
+    named_in(families).find(|r| r.name == name).map(|r| r.build)
+}
+
 /// The kernel of TensorFlow op `tf_op`, if ferrite has one.
 pub fn lookup_tf(tf_op: &str) -> Option<Builder> {
-    TF_FAMILIES
-        .iter()
-        .flat_map(|f| f.iter())
-        .find(|r| r.name == tf_op)
-        .map(|r| r.build)
+    find_named(TF_FAMILIES, tf_op)
 }
 
 /// The kernel of a non-Flex custom op: a third-party op, else a TensorFlow
 /// op of that name.
 pub fn lookup_custom(code: &str) -> Option<Builder> {
-    CUSTOM_FAMILIES
-        .iter()
-        .flat_map(|f| f.iter())
-        .find(|r| r.name == code)
-        .map(|r| r.build)
-        .or_else(|| lookup_tf(code))
+    find_named(CUSTOM_FAMILIES, code).or_else(|| lookup_tf(code))
 }
 
 /// All registrations.

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use ferrite_format::nodedef::{self, Attr};
 use ferrite_format::{flex, BuiltinOptions, TensorType};
 use ferrite_graph::{Graph, Node, OpKind};
+use ferrite_kernels::registry;
 
 use crate::error::{Result, RuntimeError};
 
@@ -75,22 +76,15 @@ pub const NATIVE_FLEX_OPS: [&str; 4] = [
 /// Every TensorFlow op ferrite runs natively when it arrives as a Flex op:
 /// the interpreter's hash tables and the kernels of the TF op registry.
 pub fn native_tf_ops() -> Vec<&'static str> {
-    let kernels = ferrite_kernels::registry::TF_FAMILIES
-        .iter()
-        .flat_map(|f| f.iter());
-    NATIVE_FLEX_OPS
-        .into_iter()
-        .chain(kernels.map(|r| r.name))
-        .collect()
+    let kernels = registry::named_in(registry::TF_FAMILIES).map(|r| r.name);
+    NATIVE_FLEX_OPS.into_iter().chain(kernels).collect()
 }
 
 /// Every non-Flex custom op ferrite has a kernel for.
 pub fn native_custom_ops() -> Vec<&'static str> {
-    let families = ferrite_kernels::registry::CUSTOM_FAMILIES.iter();
-    let tf = ferrite_kernels::registry::TF_FAMILIES.iter();
-    families
-        .chain(tf)
-        .flat_map(|f| f.iter())
+    let custom = registry::named_in(registry::CUSTOM_FAMILIES);
+    custom
+        .chain(registry::named_in(registry::TF_FAMILIES))
         .map(|r| r.name)
         .collect()
 }
@@ -312,13 +306,13 @@ pub(crate) fn named_kernel<'g>(
     let options = node.custom_options.as_ref().map(|c| graph.const_bytes(c));
     if flex::is_flex(code) {
         let op = flex::decode(options?)?;
-        let build = ferrite_kernels::registry::lookup_tf(&op.tf_op)?;
+        let build = registry::lookup_tf(&op.tf_op)?;
         let attrs = nodedef::attrs(op.node_def)?;
         // The Flex prefix is ASCII, so the rest of the code is the TF name.
         let name = &code[flex::FLEX_PREFIX.len()..];
         (name == op.tf_op).then_some(NamedKernel { name, attrs, build })
     } else {
-        let build = ferrite_kernels::registry::lookup_custom(code)?;
+        let build = registry::lookup_custom(code)?;
         Some(NamedKernel {
             name: code,
             attrs: Vec::new(),
