@@ -1,9 +1,9 @@
-//! Flex custom options and NodeDef protobufs straight from the fuzzer, so
+//! Flex custom options, custom-op flexbuffer maps and NodeDef protobufs straight from the fuzzer, so
 //! their decoders get mutations that need not survive model verification.
 
 #![no_main]
 
-use ferrite_format::{flex, nodedef};
+use ferrite_format::{flex, flexmap, nodedef};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,4 +13,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = nodedef::attrs(data);
     let _ = nodedef::op_name(data);
+    let _ = flexmap::decode(data);
 });

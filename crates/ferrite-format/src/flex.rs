@@ -26,7 +26,7 @@ const TYPE_STRING: u8 = 5;
 const TYPE_VECTOR: u8 = 10;
 const TYPE_BLOB: u8 = 25;
 
-fn read_uint(buf: &[u8], at: usize, width: usize) -> Option<usize> {
+pub(crate) fn read_uint(buf: &[u8], at: usize, width: usize) -> Option<usize> {
     let bytes = buf.get(at..at.checked_add(width)?)?;
     let mut v = 0u64;
     for (i, &b) in bytes.iter().enumerate() {
@@ -36,11 +36,11 @@ fn read_uint(buf: &[u8], at: usize, width: usize) -> Option<usize> {
 }
 
 /// Follows the backward offset stored at `at`.
-fn deref(buf: &[u8], at: usize, width: usize) -> Option<usize> {
+pub(crate) fn deref(buf: &[u8], at: usize, width: usize) -> Option<usize> {
     at.checked_sub(read_uint(buf, at, width)?)
 }
 
-fn width_of(packed: u8) -> usize {
+pub(crate) fn width_of(packed: u8) -> usize {
     1 << (packed & 3)
 }
 

@@ -12,6 +12,7 @@ mod error;
 mod fb;
 mod field;
 pub mod flex;
+pub mod flexmap;
 mod model;
 pub mod nodedef;
 mod opnames;

@@ -61,6 +61,10 @@ pub enum Attr {
     Type(DataType),
     Int(i64),
     Bool(bool),
+    /// Only from a custom op's flexbuffer map (NodeDef floats are not decoded).
+    Float(f32),
+    /// Only from a custom op's flexbuffer map.
+    IntList(Vec<i64>),
 }
 
 /// A `tensorflow.DataType` code.

@@ -9,7 +9,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use ferrite_format::{flex, nodedef, Model};
+use ferrite_format::{flex, flexmap, nodedef, Model};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -99,6 +99,7 @@ fn exercise_flex(bytes: &[u8]) {
     }
     let _ = nodedef::attrs(bytes);
     let _ = nodedef::op_name(bytes);
+    let _ = flexmap::decode(bytes);
 }
 
 /// Everything a caller may do with a loaded model. Panics only on a bug.
@@ -108,6 +109,7 @@ fn exercise(bytes: &[u8]) {
     };
     for sg in &model.subgraphs {
         for op in &sg.operators {
+            let _ = op.custom_options.as_deref().and_then(flexmap::decode);
             if let Some(flex) = op.custom_options.as_deref().and_then(flex::decode) {
                 let _ = nodedef::attrs(flex.node_def);
                 let _ = nodedef::op_name(flex.node_def);
