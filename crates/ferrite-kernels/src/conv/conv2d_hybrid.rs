@@ -66,7 +66,7 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         w: Axis::new(o.stride_w, o.dilation_w_factor)?,
         range,
         filter_shape: filter.shape.to_vec(),
-        weights: PackedW::pack(cast::<i8>(data)?, cout, kh * kw * cin)?,
+        weights: PackedW::pack_int8(cast::<i8>(data)?, cout, kh * kw * cin)?,
         tensor_scale,
         channel_scales,
         bias: bias.map(|b| b.unwrap_or_else(|| vec![0.0; cout])),

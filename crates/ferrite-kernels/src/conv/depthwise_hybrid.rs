@@ -102,6 +102,43 @@ impl DwWindow {
         r: usize,
         acc: &mut [A],
     ) {
+        // The crate builds for baseline x86-64, whose SSE2 lacks a 32-bit
+        // lane multiply: the same loop compiled for AVX2 vectorizes.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present (checked above); the body is safe code.
+            return unsafe { self.row_avx2(img, w, zp, r, acc) };
+        }
+        self.row_portable(img, w, zp, r, acc)
+    }
+
+    /// [`DwWindow::row`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn row_avx2<A: Copy + Default + AddAssign + From<i32>>(
+        &self,
+        img: &[i16],
+        w: &[i16],
+        zp: i32,
+        r: usize,
+        acc: &mut [A],
+    ) {
+        self.row_portable(img, w, zp, r, acc)
+    }
+
+    /// [`DwWindow::row`] for any CPU.
+    #[inline(always)]
+    pub(crate) fn row_portable<A: Copy + Default + AddAssign + From<i32>>(
+        &self,
+        img: &[i16],
+        w: &[i16],
+        zp: i32,
+        r: usize,
+        acc: &mut [A],
+    ) {
         let (n, oy) = (r / self.out_h.max(1), r % self.out_h.max(1));
         let (c, m) = (self.cout, self.mult);
         acc.fill(A::default());

@@ -231,3 +231,44 @@ fn rejects_per_tensor_filters() {
         .input(DType::Int8, &[1, 3, 3, 6], &W, true, qp(&PCS[..1], &[0], 3));
     assert!(matches!(t.build(), Err(KernelError::Unsupported(_))));
 }
+
+/// The dispatched row (AVX2 where present) against the portable loop, in
+/// i32 and i64, with multipliers 1 and 2, strides, dilation and padding.
+#[test]
+fn dispatched_rows_match_the_portable_loop() {
+    let mut s = 7u64;
+    let mut next = |lo: i32, span: i32| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        lo + ((s >> 33) as i32).rem_euclid(span)
+    };
+    for &(cin, mult, k, stride, dil, pad) in &[
+        (3, 1, 3, 1, 1, Padding::Same),
+        (37, 1, 3, 2, 1, Padding::Same),
+        (16, 2, 5, 1, 2, Padding::Valid),
+        (8, 3, 5, 2, 1, Padding::Same),
+    ] {
+        let (h, w, cout) = (11, 9, cin * mult);
+        let img: Vec<i16> = (0..2 * h * w * cin)
+            .map(|_| next(-128, 256) as i16)
+            .collect();
+        let wt: Vec<i16> = (0..k * k * cout).map(|_| next(-127, 255) as i16).collect();
+        let axis = Axis::new(stride, dil).unwrap();
+        let win =
+            DwWindow::new(&[2, h, w, cin], &[1, k, k, cout], None, pad, (axis, axis)).unwrap();
+        let len = win.out_w * cout;
+        for r in 0..2 * win.out_h {
+            let zp = next(-128, 256);
+            let (mut a, mut b) = (vec![0i32; len], vec![0i32; len]);
+            win.row(&img, &wt, zp, r, &mut a);
+            win.row_portable(&img, &wt, zp, r, &mut b);
+            assert_eq!(a, b, "row {r} cin {cin} mult {mult}");
+            assert!(a.iter().any(|&v| v != 0));
+            let (mut a, mut b) = (vec![0i64; len], vec![0i64; len]);
+            win.row(&img, &wt, zp, r, &mut a);
+            win.row_portable(&img, &wt, zp, r, &mut b);
+            assert_eq!(a, b);
+        }
+    }
+}

@@ -105,7 +105,7 @@ impl Filter {
                 }
                 &t
             };
-            let p = PackedW::pack(w, n, k)?;
+            let p = PackedW::pack_int8(w, n, k)?;
             row_sums.extend_from_slice(p.row_sums());
             mats.push(p);
         }

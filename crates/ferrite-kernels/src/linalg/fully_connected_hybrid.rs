@@ -102,7 +102,7 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         keep_num_dims: o.keep_num_dims,
         asymmetric: o.asymmetric_quantize_inputs,
         act: Activation::from_code(o.fused_activation_function)?,
-        weights: PackedW::pack(w, units, k)?,
+        weights: PackedW::pack_int8(w, units, k)?,
         tensor_scale,
         unit_scales,
         bias: bias.map(|b| b.unwrap_or_else(|| vec![0.0; units])),

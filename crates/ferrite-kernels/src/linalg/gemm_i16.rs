@@ -12,12 +12,19 @@
 //! no input can overflow. Hybrid kernels, whose int8 x int8 products are
 //! below 2^15, ask for one chunk: i32 accumulation is what LiteRT does.
 //!
+//! Hybrid weights may instead be packed for the int8 GEMM
+//! ([`PackedW::pack_int8`]): A rows (int8 values) enter it offset to u8 and
+//! `vpdpbusd` (or its fallbacks) sums four depths per lane in i32, the same
+//! exact i32 sums with fewer instructions.
+//!
 //! The epilogue sees each finished row of each column panel as i64 values
 //! and writes the output itself (float rescale or fixed-point requantize).
 
 use std::sync::Mutex;
 
 use crate::api::{invalid, KResult};
+use crate::linalg::qgemm::{padded_n, PackedQB, QIsa, QPANEL};
+use crate::linalg::qkernel::{run_tile, Tile};
 use crate::linalg::simd::Isa;
 use crate::parallel::Parallel;
 
@@ -41,6 +48,8 @@ pub struct PackedW {
     n: usize,
     pairs: usize,
     data: Vec<i16>,
+    /// Set by [`PackedW::pack_int8`] (then `data` is empty).
+    int8: Option<Int8W>,
     /// Sum of each row of W (for asymmetric inputs: sum (a - zp) w =
     /// sum a w - zp * sum w).
     row_sums: Vec<i32>,
@@ -73,6 +82,33 @@ impl PackedW {
             n,
             pairs,
             data,
+            int8: None,
+            row_sums,
+        })
+    }
+
+    /// Packs `w` like [`PackedW::pack`] but for the int8 GEMM: every value
+    /// `fill` writes must then lie in [-128, 127] (int8 widened to i16).
+    pub fn pack_int8(w: &[i8], n: usize, k: usize) -> KResult<Self> {
+        if n.checked_mul(k) != Some(w.len()) {
+            return invalid(format!(
+                "weights of {} values do not form {n} rows of {k}",
+                w.len()
+            ));
+        }
+        let b = PackedQB::pack(w, k, n, 1, k)?;
+        // A enters as a + 128: take 128 * sum w back out of every sum.
+        let mut bias = vec![0i32; padded_n(n)];
+        for (o, &s) in bias.iter_mut().zip(b.colsum()) {
+            *o = s.wrapping_mul(-128);
+        }
+        let row_sums = b.colsum().to_vec();
+        Ok(PackedW {
+            k,
+            n,
+            pairs: k.div_ceil(2),
+            data: Vec::new(),
+            int8: Some(Int8W { b, bias }),
             row_sums,
         })
     }
@@ -95,11 +131,20 @@ impl PackedW {
     }
 }
 
-/// How a job runs: the ISA and how many depth pairs an i32 chunk may hold.
+/// Weights packed for the int8 GEMM, with its offset correction.
+#[derive(Debug, Clone)]
+struct Int8W {
+    b: PackedQB,
+    bias: Vec<i32>,
+}
+
+/// How a job runs: the ISA and how many depth pairs an i32 chunk may hold
+/// (`qisa` for weights packed by [`PackedW::pack_int8`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
     pub isa: Isa,
     pub chunk_pairs: usize,
+    pub qisa: QIsa,
 }
 
 impl Plan {
@@ -108,6 +153,7 @@ impl Plan {
         Plan {
             isa: Isa::detect(),
             chunk_pairs: KC_PAIRS,
+            qisa: QIsa::detect(),
         }
     }
 
@@ -117,7 +163,17 @@ impl Plan {
         Plan {
             isa: Isa::detect(),
             chunk_pairs: usize::MAX,
+            qisa: QIsa::detect(),
         }
+    }
+}
+
+/// Rows per microkernel call for these weights.
+fn rows_per_tile(plan: Plan, w: &PackedW) -> usize {
+    if w.int8.is_some() {
+        plan.qisa.mr()
+    } else {
+        mr_of(plan.isa)
     }
 }
 
@@ -155,7 +211,7 @@ pub fn gemm<O: Send + Copy + Default>(
             out.len()
         ));
     }
-    let mr = mr_of(plan.isa);
+    let mr = rows_per_tile(plan, w);
     let blocks = m.div_ceil(mr);
     let panels = n.div_ceil(NR);
     let macs = m * n * w.k.max(1);
@@ -257,6 +313,9 @@ fn drive(
     fill: &(dyn Fn(usize, &mut [i16]) + Sync),
     sink: &mut dyn FnMut(usize, usize, &[i64]),
 ) {
+    if let Some(q) = &w.int8 {
+        return drive_int8(plan.qisa, q, rows, panels, fill, sink);
+    }
     let mr = mr_of(plan.isa);
     let kp = w.pairs * 2;
     let mut a = vec![0i16; mr * kp];
@@ -291,6 +350,63 @@ fn drive(
             }
             for (ri, wr) in wide.iter().enumerate().take(r) {
                 sink(i0 + ri, j0, &wr[..cols]);
+            }
+        }
+        i0 += r;
+    }
+}
+
+/// [`drive`] for weights packed by [`PackedW::pack_int8`].
+fn drive_int8(
+    isa: QIsa,
+    q: &Int8W,
+    rows: std::ops::Range<usize>,
+    panels: std::ops::Range<usize>,
+    fill: &(dyn Fn(usize, &mut [i16]) + Sync),
+    sink: &mut dyn FnMut(usize, usize, &[i64]),
+) {
+    let (mr, k, kp, n) = (isa.mr(), q.b.k(), q.b.kp(), q.b.n());
+    let mut row = vec![0i16; k];
+    // Depth padding meets zero weights, so its value does not matter.
+    let mut a = vec![0x80u8; mr * kp];
+    let mut acc = vec![0i32; mr * QPANEL];
+    let mut wide = [0i64; QPANEL];
+    let mut i0 = rows.start;
+    while i0 < rows.end {
+        let r = mr.min(rows.end - i0);
+        for (ri, dst) in a.chunks_exact_mut(kp.max(1)).take(r).enumerate() {
+            row.fill(0);
+            fill(i0 + ri, &mut row);
+            for (d, &v) in dst.iter_mut().zip(&row) {
+                *d = (v as i8 as u8) ^ 0x80;
+            }
+        }
+        for p in panels.clone() {
+            let (panel, width) = q.b.panel(p);
+            let col0 = p * QPANEL;
+            let cols = width.min(n - col0);
+            let tile = Tile {
+                a: &a,
+                kp,
+                b: panel,
+                width,
+                bias: &q.bias[col0..col0 + width],
+                rq: None,
+                col0,
+                rows: r,
+                cols,
+                out: acc.as_mut_ptr() as *mut u8,
+                ldc: QPANEL,
+            };
+            // SAFETY: `acc` holds `mr` rows of QPANEL >= cols i32, `a` mr
+            // rows of kp bytes, the panel kp * width weights and `bias`
+            // width values.
+            unsafe { run_tile(isa, &tile) };
+            for (ri, sums) in acc.chunks_exact(QPANEL).take(r).enumerate() {
+                for (x, &y) in wide.iter_mut().zip(&sums[..cols]) {
+                    *x = y as i64;
+                }
+                sink(i0 + ri, col0, &wide[..cols]);
             }
         }
         i0 += r;
@@ -541,6 +657,7 @@ mod tests {
                     let plan = Plan {
                         isa,
                         chunk_pairs: KC_PAIRS,
+                        qisa: QIsa::Generic,
                     };
                     let p = if threads { &par } else { &Parallel::single() };
                     gemm(plan, p, m, &packed, &mut out, n, &fill, &epi).unwrap();
@@ -550,9 +667,62 @@ mod tests {
         }
     }
 
+    /// The int8 packing against the same naive sums, on every int8 GEMM
+    /// microkernel (full and narrow panels, odd depths, the int8 extremes).
+    #[test]
+    fn int8_packing_matches_naive_sums_on_every_isa() {
+        let par = Parallel::new(2).unwrap();
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (13, 33, 40),
+            (25, 1000, 70),
+            (2, 700, 300),
+            (200, 64, 33),
+            (30, 9, 16),
+            (0, 4, 4),
+        ] {
+            let mut a = lcg(m * k, 3, -128, 127);
+            let mut wv = lcg(n * k, 4, -128, 127);
+            if m > 1 && k > 0 {
+                a[..k].fill(-128);
+                wv[..k].fill(-128);
+                a[k..2 * k].fill(127);
+            }
+            let a16: Vec<i16> = a.iter().map(|&x| x as i16).collect();
+            let w8: Vec<i8> = wv.iter().map(|&x| x as i8).collect();
+            let packed = PackedW::pack_int8(&w8, n, k).unwrap();
+            let plain = PackedW::pack(&w8, n, k).unwrap();
+            assert_eq!(packed.row_sums(), plain.row_sums());
+            let want: Vec<i64> = (0..m * n)
+                .map(|x| {
+                    let (i, j) = (x / n, x % n);
+                    (0..k).map(|kk| a[i * k + kk] * wv[j * k + kk]).sum()
+                })
+                .collect();
+            for qisa in QIsa::available() {
+                for threads in [false, true] {
+                    let mut out = vec![i64::MIN; m * n];
+                    let fill =
+                        |i: usize, row: &mut [i16]| row.copy_from_slice(&a16[i * k..(i + 1) * k]);
+                    let epi =
+                        |_: usize, _: usize, acc: &[i64], o: &mut [i64]| o.copy_from_slice(acc);
+                    let plan = Plan {
+                        qisa,
+                        ..Plan::int8()
+                    };
+                    let p = if threads { &par } else { &Parallel::single() };
+                    gemm(plan, p, m, &packed, &mut out, n, &fill, &epi).unwrap();
+                    assert_eq!(out, want, "{qisa:?} {m}x{k}x{n} threads {threads}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn rejects_mismatched_operands() {
         assert!(PackedW::pack(&[1, 2, 3], 2, 2).is_err());
+        assert!(PackedW::pack_int8(&[1, 2, 3], 2, 2).is_err());
         let w = PackedW::pack(&[1, 2, 3, 4], 2, 2).unwrap();
         assert_eq!(w.row_sums(), &[3, 7]);
         let mut out = vec![0i64; 3];

@@ -186,6 +186,17 @@ impl PackedQB {
         self.n
     }
 
+    /// `k` padded to whole groups of 4 (the packed row length of A).
+    pub fn kp(&self) -> usize {
+        self.kp
+    }
+
+    /// Panel `p` (only the last may be narrow) and its packed width.
+    pub fn panel(&self, p: usize) -> (&[i8], usize) {
+        let w = panel_width(self.n, p);
+        (&self.data[p * QPANEL * self.kp..][..self.kp * w], w)
+    }
+
     /// `sum_k B[k][j]` for each column.
     pub fn colsum(&self) -> &[i32] {
         &self.colsum
@@ -278,7 +289,7 @@ pub fn qgemm(
                         b: panel,
                         width: w,
                         bias: &bias[col0..col0 + w],
-                        rq,
+                        rq: Some(rq),
                         col0,
                         rows: mr.min(rows - i0),
                         cols: w.min(n - col0),

@@ -3,7 +3,8 @@
 //!
 //! A tile is `rows` (up to the ISA's MR) rows of packed A against one
 //! panel of B: accumulate `u8 x i8` dot products of 4 in int32 lanes, then
-//! add the bias, requantize per column, clamp and store bytes.
+//! add the bias, then either requantize per column, clamp and store bytes,
+//! or (without requantization) store the int32 sums for a float epilogue.
 
 use crate::linalg::qgemm::{QIsa, QHALF, QPANEL};
 use crate::linalg::qparams::Requant;
@@ -19,12 +20,14 @@ pub struct Tile<'a> {
     pub width: usize,
     /// `width` additive constants.
     pub bias: &'a [i32],
-    pub rq: &'a Requant,
+    /// `None`: `out` points at i32 and receives `acc + bias` unchanged.
+    pub rq: Option<&'a Requant>,
     /// First column of the panel (indexes `rq`).
     pub col0: usize,
     pub rows: usize,
     pub cols: usize,
-    /// Element (0, 0) of the tile in C; rows `ldc` apart.
+    /// Element (0, 0) of the tile in C (bytes, or i32 without `rq`); rows
+    /// `ldc` elements apart.
     pub out: *mut u8,
     pub ldc: usize,
 }
@@ -33,13 +36,14 @@ pub struct Tile<'a> {
 /// lacks it).
 ///
 /// # Safety
-/// `out` must be valid for writes of `rows` rows of `cols` bytes, `ldc`
-/// apart; `a` must hold `isa.mr()` rows of `kp` bytes, `b` `kp * width`
+/// `out` must be valid for writes of `rows` rows of `cols` elements (bytes,
+/// or unaligned i32 without `rq`), `ldc` apart; `a` must hold `isa.mr()` rows of `kp` bytes, `b` `kp * width`
 /// bytes, `bias` `width` values and `rq` `col0 + width` channels.
 pub unsafe fn run_tile(isa: QIsa, t: &Tile<'_>) {
     debug_assert!(t.a.len() >= isa.mr() * t.kp && t.b.len() >= t.kp * t.width);
     debug_assert!(t.width == QPANEL || t.width == QHALF);
-    debug_assert!(t.bias.len() >= t.width && t.rq.mult.len() >= t.col0 + t.width);
+    debug_assert!(t.bias.len() >= t.width);
+    debug_assert!(t.rq.is_none_or(|rq| rq.mult.len() >= t.col0 + t.width));
     #[cfg(target_arch = "x86_64")]
     {
         use crate::linalg::qgemm::{has_avx512vnni, has_avxvnni};
@@ -82,9 +86,14 @@ unsafe fn tile_generic<const MR: usize>(t: &Tile<'_>) {
     }
     for (r, acc) in acc.iter().enumerate().take(t.rows) {
         for (j, &v) in acc.iter().enumerate().take(t.cols) {
-            let q = t.rq.apply(t.col0 + j, v.wrapping_add(t.bias[j]));
-            // SAFETY: (r, j) is inside the tile (caller's contract).
-            unsafe { *t.out.add(r * t.ldc + j) = q as u8 };
+            let v = v.wrapping_add(t.bias[j]);
+            let at = r * t.ldc + j;
+            match t.rq {
+                // SAFETY: (r, j) is inside the tile (caller's contract).
+                Some(rq) => unsafe { *t.out.add(at) = rq.apply(t.col0 + j, v) as u8 },
+                // SAFETY: as above, in i32 elements.
+                None => unsafe { (t.out as *mut i32).add(at).write_unaligned(v) },
+            }
         }
     }
 }
@@ -142,8 +151,7 @@ pub(crate) mod x86 {
                         let sums = _mm256_hadd_epi32(acc[0], acc[1]);
                         let sums = _mm256_permute4x64_epi64::<0b11_01_10_00>(sums);
                         let x = _mm256_add_epi32(sums, ld256(t.bias, col));
-                        let y = requant256(x, t.rq, t.col0 + col);
-                        store_bytes256(t.out.add(r * t.ldc + col), y, t.cols - col);
+                        store256(t, r * t.ldc + col, x, col);
                     }
                 }
             }
@@ -244,6 +252,28 @@ pub(crate) mod x86 {
         }
     }
 
+    /// Writes 8 sums of columns `c..` at element `at` of the tile's output:
+    /// requantized bytes, or the i32 sums themselves without `rq`.
+    ///
+    /// # Safety
+    /// AVX2; as for [`super::run_tile`], with `c < t.cols`.
+    #[inline(always)]
+    unsafe fn store256(t: &Tile<'_>, at: usize, x: __m256i, c: usize) {
+        let n = (t.cols - c).min(8);
+        // SAFETY: the first n elements from `at` lie inside the tile.
+        unsafe {
+            match t.rq {
+                Some(rq) => store_bytes256(t.out.add(at), requant256(x, rq, t.col0 + c), n),
+                None => {
+                    let mut v = [0i32; 8];
+                    _mm256_storeu_si256(v.as_mut_ptr() as *mut __m256i, x);
+                    let p = t.out.add(at * 4);
+                    std::ptr::copy_nonoverlapping(v.as_ptr() as *const u8, p, n * 4);
+                }
+            }
+        }
+    }
+
     /// Stores the low byte of the first `n <= 8` lanes.
     ///
     /// # Safety
@@ -316,8 +346,20 @@ pub(crate) mod x86 {
                         break;
                     }
                     let x = _mm512_add_epi32(x, ld512(t.bias, c));
-                    let y = requant512(x, t.rq, t.col0 + c);
-                    store_bytes512(t.out.add(r * t.ldc + c), y, t.cols - c);
+                    let at = r * t.ldc + c;
+                    match t.rq {
+                        Some(rq) => {
+                            store_bytes512(t.out.add(at), requant512(x, rq, t.col0 + c), t.cols - c)
+                        }
+                        None => {
+                            let mask = ((1u32 << (t.cols - c).min(16)) - 1) as __mmask16;
+                            _mm512_mask_storeu_epi32(
+                                (t.out as *mut i32).add(at) as *mut _,
+                                mask,
+                                x,
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -370,8 +412,7 @@ pub(crate) mod x86 {
                         break;
                     }
                     let x = _mm256_add_epi32(x, ld256(t.bias, c));
-                    let y = requant256(x, t.rq, t.col0 + c);
-                    store_bytes256(t.out.add(r * t.ldc + c), y, t.cols - c);
+                    store256(t, r * t.ldc + c, x, c);
                 }
             }
         }
