@@ -13,6 +13,7 @@ pub mod compare;
 pub mod logical;
 pub mod math;
 pub mod quantized_arith;
+pub mod quantized_mul;
 pub mod select;
 pub mod unary;
 
