@@ -16,7 +16,7 @@ rng = np.random.default_rng(14)
 
 
 def arr(name, a):
-    flat = ", ".join(repr(float(v)) for v in np.asarray(a, np.float32).ravel())
+    flat = ", ".join(str(v) for v in np.asarray(a, np.float32).ravel())
     print(f"const {name}: &[f32] = &[{flat}];")
 
 

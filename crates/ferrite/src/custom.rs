@@ -13,9 +13,7 @@
 //! struct Scale;
 //!
 //! impl CustomOp for Scale {
-//!     fn name(&self) -> &str {
-//!         "Scale"
-//!     }
+//!     fn name(&self) -> &str { "Scale" }
 //!     fn prepare(&self, cx: &PrepareContext<'_>) -> Result<Vec<OutputSpec>, OpError> {
 //!         let x = cx.input(0)?;
 //!         Ok(vec![OutputSpec::new(x.dtype(), x.shape())])
@@ -23,8 +21,7 @@
 //!     fn eval(&self, cx: &mut EvalContext<'_, '_>) -> Result<(), OpError> {
 //!         let factor = cx.attr_f32("factor").unwrap_or(1.0);
 //!         let x = cx.input(0)?.as_slice::<f32>()?;
-//!         let mut y = cx.output(0)?;
-//!         for (y, x) in y.as_slice_mut::<f32>()?.iter_mut().zip(x) {
+//!         for (y, x) in cx.output(0)?.as_slice_mut::<f32>()?.iter_mut().zip(x) {
 //!             *y = x * factor;
 //!         }
 //!         Ok(())
@@ -33,8 +30,8 @@
 //!
 //! let mut resolver = OpResolver::new();
 //! resolver.add(Scale);
-//! assert!(resolver.custom_ops().contains(&"Scale"));
 //! // let interp = ferrite::Interpreter::with_resolver(&model, Default::default(), &resolver)?;
+//! assert!(resolver.custom_ops().contains(&"Scale"));
 //! ```
 
 use std::fmt;
