@@ -189,6 +189,8 @@ pub struct SubgraphRule {
 /// Everything `check` needs to know about one runtime.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The ops ferrite plans the model with (`plan_with_ferrite` targets).
+    pub resolver: ferrite::OpResolver,
     pub name: String,
     pub summary: String,
     pub ops: OpTable,
@@ -358,6 +360,22 @@ fn dtype_list(names: &[String]) -> Result<Vec<TensorType>, String> {
         .collect()
 }
 
+/// The custom codes ferrite runs with `resolver`: its registered ops and
+/// the kernels of the registry's named-op tables.
+fn ferrite_custom_ops(resolver: &ferrite::OpResolver) -> Vec<String> {
+    let mut names: Vec<String> = resolver
+        .custom_ops()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for n in ferrite_runtime::native_custom_ops() {
+        if !names.iter().any(|m| m == n) {
+            names.push(n.to_string());
+        }
+    }
+    names
+}
+
 impl Target {
     /// Parses a target data file.
     pub fn from_toml(text: &str) -> Result<Target, String> {
@@ -385,13 +403,10 @@ impl Target {
                 .into_iter()
                 .map(String::from)
                 .collect();
-            custom.extend(
-                ferrite_runtime::native_custom_ops()
-                    .into_iter()
-                    .map(String::from),
-            );
+            custom.extend(ferrite_custom_ops(ferrite::OpResolver::shared()));
         }
         Ok(Target {
+            resolver: ferrite::OpResolver::shared().clone(),
             plan_with_ferrite: f.ops.from_registry,
             name: f.name,
             summary: f.summary,
@@ -451,6 +466,17 @@ impl Target {
                 source: f.subgraphs.source,
             },
         })
+    }
+
+    /// This target with ferrite's ops resolved through `resolver`, so
+    /// custom ops registered on it count as ferrite ops. Targets that are
+    /// not ferrite are returned unchanged.
+    pub fn with_resolver(mut self, resolver: &ferrite::OpResolver) -> Target {
+        if self.plan_with_ferrite {
+            self.ops.custom = ferrite_custom_ops(resolver);
+            self.resolver = resolver.clone();
+        }
+        self
     }
 
     /// A built-in target by name.

@@ -141,6 +141,40 @@ fn custom_ops_need_registration() {
 }
 
 #[test]
+fn bundled_custom_ops_run_on_ferrite_and_say_what_others_need() {
+    for code in [
+        "TFLite_Detection_PostProcess",
+        "Convolution2DTransposeBias",
+        "MaxPoolingWithArgmax2D",
+        "MaxUnpooling2D",
+    ] {
+        let t = target("ferrite");
+        assert!(t.ops.custom.iter().any(|c| c == code), "{code}");
+        let r = run(&custom_model(code), "ferrite");
+        // The op is known; what remains is its kernel checking this toy
+        // model's inputs, which is a plan finding, not a custom-op one.
+        assert!(
+            errors(&r, "custom-op").is_empty(),
+            "{code}: {:#?}",
+            r.findings
+        );
+    }
+    let r = run(&custom_model("MaxUnpooling2D"), "litert");
+    let e = errors(&r, "custom-op");
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].fix
+            .contains("mediapipe::tflite_operations::RegisterMaxUnpooling2D()"),
+        "{}",
+        e[0].fix
+    );
+    let r = run(&custom_model("MaxUnpooling2D"), "tvm-relax");
+    assert!(errors(&r, "custom-op")[0]
+        .fix
+        .contains("Relax frontend rejects custom ops"));
+}
+
+#[test]
 fn ops_file_is_a_reduced_build() {
     let dir = std::env::temp_dir().join(format!("ferrite-check-ops-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

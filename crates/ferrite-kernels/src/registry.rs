@@ -2,7 +2,9 @@
 //! range. Each family module lists its ops in an `OPS` table; adding an op
 //! is its file in the family plus one line in that table.
 
-use crate::api::Builder;
+use std::sync::Arc;
+
+use crate::api::{Builder, KResult, Kernel, OpSpec};
 
 pub struct Registration {
     pub op: &'static str,
@@ -81,6 +83,65 @@ pub fn lookup_custom(code: &str) -> Option<Builder> {
     find_named(CUSTOM_FAMILIES, code).or_else(|| lookup_tf(code))
 }
 
+/// A builder that carries state: a custom op registered at run time.
+pub type DynBuilder = Arc<dyn Fn(&OpSpec<'_>) -> KResult<Box<dyn Kernel>> + Send + Sync>;
+
+/// A builder found by name: from a static table or registered at run time.
+#[derive(Clone)]
+pub enum NamedBuilder {
+    Static(Builder),
+    Dyn(DynBuilder),
+}
+
+impl NamedBuilder {
+    pub fn build(&self, spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
+        match self {
+            NamedBuilder::Static(b) => b(spec),
+            NamedBuilder::Dyn(b) => b(spec),
+        }
+    }
+}
+
+/// The registry the planner resolves every op through: the static tables
+/// (builtins, TF ops, third-party custom ops) plus custom ops registered
+/// at run time, which win over a static custom op of the same name.
+#[derive(Clone, Default)]
+pub struct OpRegistry {
+    custom: Vec<(String, DynBuilder)>,
+}
+
+impl OpRegistry {
+    /// Registers custom op `name`, replacing an earlier registration.
+    pub fn register(&mut self, name: impl Into<String>, build: DynBuilder) {
+        let name = name.into();
+        self.custom.retain(|(n, _)| *n != name);
+        self.custom.push((name, build));
+    }
+
+    /// The builtin op `op` at `version`.
+    pub fn builtin(&self, op: &str, version: i32) -> Lookup {
+        lookup(op, version)
+    }
+
+    /// The kernel of TensorFlow op `tf_op` (a Flex op).
+    pub fn tf(&self, tf_op: &str) -> Option<NamedBuilder> {
+        lookup_tf(tf_op).map(NamedBuilder::Static)
+    }
+
+    /// The kernel of non-Flex custom op `code`.
+    pub fn custom(&self, code: &str) -> Option<NamedBuilder> {
+        match self.custom.iter().find(|(n, _)| n == code) {
+            Some((_, b)) => Some(NamedBuilder::Dyn(Arc::clone(b))),
+            None => lookup_custom(code).map(NamedBuilder::Static),
+        }
+    }
+
+    /// The custom codes registered at run time, in registration order.
+    pub fn registered(&self) -> impl Iterator<Item = &str> {
+        self.custom.iter().map(|(n, _)| n.as_str())
+    }
+}
+
 /// All registrations.
 pub fn all() -> impl Iterator<Item = &'static Registration> {
     FAMILIES.iter().flat_map(|f| f.iter())
@@ -121,6 +182,29 @@ mod tests {
                 assert!(!(a.op == b.op && overlap), "{} registered twice", a.op);
             }
         }
+    }
+
+    #[test]
+    fn registered_custom_ops_resolve_and_replace() {
+        use crate::api::unsupported;
+        let mut reg = super::OpRegistry::default();
+        assert!(reg.custom("MyOp").is_none());
+        reg.register("MyOp", std::sync::Arc::new(|_| unsupported("first")));
+        reg.register("MyOp", std::sync::Arc::new(|_| unsupported("second")));
+        assert_eq!(reg.registered().collect::<Vec<_>>(), ["MyOp"]);
+        let spec = crate::api::OpSpec {
+            code: 32,
+            name: "MyOp",
+            version: 1,
+            options: &crate::api::BuiltinOptions::None,
+            options2: &crate::api::BuiltinOptions2::None,
+            custom_options: None,
+            attrs: &[],
+            inputs: &[],
+            outputs: &[],
+        };
+        let err = reg.custom("MyOp").unwrap().build(&spec).err().unwrap();
+        assert_eq!(err.to_string(), "unsupported: second");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use ferrite_format::nodedef::{self, Attr};
-use ferrite_format::{flex, BuiltinOptions, TensorType};
+use ferrite_format::{flex, flexmap, BuiltinOptions, TensorType};
 use ferrite_graph::{Graph, Node, OpKind};
 use ferrite_kernels::registry;
 
@@ -293,29 +293,36 @@ pub(crate) struct NamedKernel<'g> {
     /// custom code.
     pub name: &'g str,
     pub attrs: Vec<(String, Attr)>,
-    pub build: ferrite_kernels::api::Builder,
+    pub build: registry::NamedBuilder,
 }
 
 /// The kernel for custom op `code`: a Flex op by its TensorFlow op name
-/// (attributes from its NodeDef), else a registered custom op.
+/// (attributes from its NodeDef), else a registered custom op (attributes
+/// from its options when they are a flexbuffer map; MediaPipe's ops, for
+/// one, carry a raw C struct instead, which their kernels read themselves).
 pub(crate) fn named_kernel<'g>(
     graph: &Graph,
+    ops: &registry::OpRegistry,
     code: &'g str,
     node: &Node,
 ) -> Option<NamedKernel<'g>> {
     let options = node.custom_options.as_ref().map(|c| graph.const_bytes(c));
     if flex::is_flex(code) {
         let op = flex::decode(options?)?;
-        let build = registry::lookup_tf(&op.tf_op)?;
+        let build = ops.tf(&op.tf_op)?;
         let attrs = nodedef::attrs(op.node_def)?;
         // The Flex prefix is ASCII, so the rest of the code is the TF name.
         let name = &code[flex::FLEX_PREFIX.len()..];
         (name == op.tf_op).then_some(NamedKernel { name, attrs, build })
     } else {
-        let build = registry::lookup_custom(code)?;
+        let build = ops.custom(code)?;
+        let attrs = options
+            .filter(|o| !o.is_empty())
+            .and_then(flexmap::decode)
+            .unwrap_or_default();
         Some(NamedKernel {
             name: code,
-            attrs: Vec::new(),
+            attrs,
             build,
         })
     }

@@ -127,6 +127,7 @@ mod tests {
             true,
             usize::MAX,
             &Parallel::single(),
+            &Default::default(),
         )
         .unwrap();
         matches!(plan.steps[0].action, Action::Skip)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ferrite_format::TensorType;
 use ferrite_graph::{Graph, Signature};
+use ferrite_kernels::registry::OpRegistry;
 use ferrite_kernels::strings;
 use ferrite_kernels::Parallel;
 
@@ -64,6 +65,7 @@ pub struct Interpreter {
     stale: Vec<bool>,
     par: Parallel,
     options: Options,
+    ops: OpRegistry,
     state: State,
     /// Per (subgraph, op): calls and total time, when profiling.
     timings: std::collections::HashMap<(usize, usize), (u64, std::time::Duration)>,
@@ -89,6 +91,12 @@ impl Interpreter {
     /// input) is planned at its first run instead, after the caller has
     /// resized its inputs; only its kernels are checked here.
     pub fn new(graph: Arc<Graph>, options: Options) -> Result<Self> {
+        Self::with_ops(graph, options, OpRegistry::default())
+    }
+
+    /// As [`Interpreter::new`], resolving ops through `ops` (the static
+    /// tables plus custom ops registered at run time).
+    pub fn with_ops(graph: Arc<Graph>, options: Options, ops: OpRegistry) -> Result<Self> {
         let par = Parallel::new(options.threads)?;
         let mut interp = Interpreter {
             plans: Vec::new(),
@@ -96,6 +104,7 @@ impl Interpreter {
             graph,
             par,
             options,
+            ops,
             state: State::default(),
             timings: Default::default(),
         };
@@ -108,6 +117,7 @@ impl Interpreter {
                 entry,
                 interp.options.max_tensor_bytes,
                 &interp.par,
+                &interp.ops,
             )?;
             if let Some(e) = p.shape_error.take() {
                 if !entry {
@@ -323,6 +333,7 @@ impl Interpreter {
             entry_subgraphs(&self.graph)[s],
             self.options.max_tensor_bytes,
             &self.par,
+            &self.ops,
         )?;
         if let Some(e) = fresh.shape_error.take() {
             return Err(self.needs_resize(s, e));

@@ -3,7 +3,7 @@
 
 use ferrite_format::TensorType;
 use ferrite_graph::{Graph, OpKind, TensorInfo};
-use ferrite_kernels::registry::{self, Lookup};
+use ferrite_kernels::registry::{Lookup, NamedBuilder, OpRegistry};
 use ferrite_kernels::{
     AlignedBuf, EvalIo, Kernel, OpSpec, Parallel, QuantParams, ShapeArg, TensorMut, TensorRef,
     TensorSpec,
@@ -194,8 +194,17 @@ pub(crate) fn plan_subgraph(
     inputs_static: bool,
     max_tensor_bytes: usize,
     par: &Parallel,
+    ops: &OpRegistry,
 ) -> Result<SubgraphPlan> {
-    let mut plan = plan_lenient(graph, s, input_shapes, inputs_static, max_tensor_bytes, par)?;
+    let mut plan = plan_lenient(
+        graph,
+        s,
+        input_shapes,
+        inputs_static,
+        max_tensor_bytes,
+        par,
+        ops,
+    )?;
     match plan.shape_error.take() {
         Some(e) => Err(e),
         None => Ok(plan),
@@ -215,6 +224,7 @@ pub(crate) fn plan_lenient(
     inputs_static: bool,
     max_tensor_bytes: usize,
     par: &Parallel,
+    ops: &OpRegistry,
 ) -> Result<SubgraphPlan> {
     let sg = &graph.subgraphs[s];
     let mut plan = SubgraphPlan {
@@ -252,7 +262,7 @@ pub(crate) fn plan_lenient(
     }
     for n in 0..sg.nodes.len() {
         let action =
-            plan_node(graph, &mut plan, n, par).map_err(|e| e.at(op_location(graph, s, n)))?;
+            plan_node(graph, &mut plan, n, par, ops).map_err(|e| e.at(op_location(graph, s, n)))?;
         let node = &sg.nodes[n];
         plan.steps.push(Step {
             node: n,
@@ -300,7 +310,13 @@ fn all_constant(plan: &SubgraphPlan, node: &ferrite_graph::Node) -> bool {
         .all(|&t| matches!(plan.tensors[t].storage, Storage::Const))
 }
 
-fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -> Result<Action> {
+fn plan_node(
+    graph: &Graph,
+    plan: &mut SubgraphPlan,
+    n: usize,
+    par: &Parallel,
+    ops: &OpRegistry,
+) -> Result<Action> {
     let node = &graph.subgraphs[plan.index].nodes[n];
     let name = match &node.kind {
         OpKind::Builtin { name, .. } => *name,
@@ -328,7 +344,7 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
     let mut name = name;
     let named_build = match &node.kind {
         OpKind::Custom(code) => {
-            let found = control::named_kernel(graph, code, node);
+            let found = control::named_kernel(graph, ops, code, node);
             let Some(found) = found else {
                 return Err(RuntimeError::unsupported(control::custom_op_message(
                     graph, code, node,
@@ -349,9 +365,10 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
             return Ok(Action::Skip);
         }
     }
-    let build =
-        match named_build.map_or_else(|| registry::lookup(name, node.version), Lookup::Found) {
-            Lookup::Found(b) => b,
+    let build = match named_build {
+        Some(b) => b,
+        None => match ops.builtin(name, node.version) {
+            Lookup::Found(b) => NamedBuilder::Static(b),
             Lookup::VersionUnsupported { supported } => {
                 return Err(RuntimeError::unsupported(format!(
                     "{name} version {} (ferrite runs versions {}..={})",
@@ -371,7 +388,8 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
                     node.version
                 )));
             }
-        };
+        },
+    };
     let inputs: Vec<Option<TensorSpec>> = node
         .inputs
         .iter()
@@ -396,7 +414,7 @@ fn plan_node(graph: &Graph, plan: &mut SubgraphPlan, n: usize, par: &Parallel) -
         inputs: &inputs,
         outputs: &outputs,
     };
-    let kernel = build(&spec)?;
+    let kernel = build.build(&spec)?;
     drop(inputs);
     drop(outputs);
     match infer_node(graph, plan, node, kernel.as_ref(), par) {

@@ -2,6 +2,7 @@
 //! of a subgraph for given input shapes, without running it.
 
 use ferrite_graph::Graph;
+use ferrite_kernels::registry::OpRegistry;
 use ferrite_kernels::Parallel;
 
 use crate::error::{Result, RuntimeError};
@@ -19,6 +20,16 @@ pub fn infer_shapes(
     s: usize,
     input_shapes: &[Vec<usize>],
 ) -> Result<Vec<Option<Vec<usize>>>> {
+    infer_shapes_with(graph, s, input_shapes, &OpRegistry::default())
+}
+
+/// As [`infer_shapes`], resolving ops through `ops`.
+pub fn infer_shapes_with(
+    graph: &Graph,
+    s: usize,
+    input_shapes: &[Vec<usize>],
+    ops: &OpRegistry,
+) -> Result<Vec<Option<Vec<usize>>>> {
     let sg = graph
         .subgraphs
         .get(s)
@@ -31,7 +42,7 @@ pub fn infer_shapes(
         )));
     }
     let par = Parallel::new(1)?;
-    let p = plan::plan_subgraph(graph, s, input_shapes, true, usize::MAX, &par)?;
+    let p = plan::plan_subgraph(graph, s, input_shapes, true, usize::MAX, &par, ops)?;
     Ok(p.tensors
         .into_iter()
         .map(|t| t.static_shape.then_some(t.shape))

@@ -11,12 +11,15 @@
 
 #[cfg(feature = "ndarray")]
 mod arrays;
+pub mod custom;
 mod error;
+mod ops;
 mod signature;
 
 use std::path::Path;
 use std::sync::Arc;
 
+pub use custom::OpResolver;
 pub use error::{Error, ErrorKind, Location, Result};
 pub use ferrite_format::{Limits, TensorType as DType};
 use ferrite_graph::Graph;
@@ -66,10 +69,11 @@ impl Model {
         subgraph: usize,
         input_shapes: &[Vec<usize>],
     ) -> Result<Vec<Option<Vec<usize>>>> {
-        Ok(ferrite_runtime::infer_shapes(
+        Ok(ferrite_runtime::infer_shapes_with(
             &self.graph,
             subgraph,
             input_shapes,
+            &OpResolver::shared().registry(),
         )?)
     }
 
@@ -146,9 +150,20 @@ impl Interpreter {
     /// Plans the model: unsupported ops are reported here, before any input.
     /// A model with resizable inputs whose default shapes cannot be planned
     /// is planned at its first invoke, after `resize_input`.
+    /// Ops resolve through the default [`OpResolver`]: the builtin kernels
+    /// and the bundled third-party custom ops.
     pub fn new(model: &Model, options: Options) -> Result<Self> {
+        Self::with_resolver(model, options, OpResolver::shared())
+    }
+
+    /// As [`Interpreter::new`], with the custom ops registered on `resolver`.
+    pub fn with_resolver(model: &Model, options: Options, resolver: &OpResolver) -> Result<Self> {
         Ok(Interpreter {
-            inner: ferrite_runtime::Interpreter::new(Arc::clone(&model.graph), options)?,
+            inner: ferrite_runtime::Interpreter::with_ops(
+                Arc::clone(&model.graph),
+                options,
+                resolver.registry(),
+            )?,
         })
     }
 

@@ -106,8 +106,9 @@ pub(crate) fn evaluate(facts: &Facts<'_>, target: &Target) -> Vec<Finding> {
 /// its kernels reject, which the op list cannot show. An error at an op
 /// that already has an error finding adds nothing.
 pub(crate) fn plan_with_ferrite(bytes: &[u8], target: &Target, out: &mut Vec<Finding>) {
-    let result = ferrite::Model::from_bytes(bytes.to_vec())
-        .and_then(|m| ferrite::Interpreter::new(&m, ferrite::Options::default()));
+    let result = ferrite::Model::from_bytes(bytes.to_vec()).and_then(|m| {
+        ferrite::Interpreter::with_resolver(&m, Default::default(), &target.resolver)
+    });
     let Err(e) = result else { return };
     let loc = e.location();
     let known = out.iter().any(|f| {

@@ -138,6 +138,17 @@ fn dtype(t: TensorType) -> &'static str {
     ferrite_graph::summary::dtype_name(t)
 }
 
+/// MediaPipe's registration function for one of its custom ops
+/// (mediapipe/util/tflite/cpu_op_resolver.cc, MediaPipe_RegisterTfLiteOpResolver).
+fn mediapipe_registration(code: &str) -> Option<&'static str> {
+    match code {
+        "MaxPoolingWithArgmax2D" => Some("RegisterMaxPoolingWithArgmax2D"),
+        "MaxUnpooling2D" => Some("RegisterMaxUnpooling2D"),
+        "Convolution2DTransposeBias" => Some("RegisterConvolution2DTransposeBias"),
+        _ => None,
+    }
+}
+
 fn custom_or_flex(
     cx: &mut Ctx<'_, '_>,
     s: usize,
@@ -151,8 +162,9 @@ fn custom_or_flex(
             "custom op '{code}' is not built into {}; the interpreter fails with an unresolved custom op",
             t.name
         );
-        let fix = t.ops.custom_fix.clone().unwrap_or_else(|| {
-            format!("register custom op {code} with the op resolver before building the interpreter (MutableOpResolver::AddCustom(\"{code}\", Register_{code}()))")
+        let fix = t.ops.custom_fix.clone().unwrap_or_else(|| match mediapipe_registration(code) {
+            Some(reg) => format!("{code} is a MediaPipe op: link MediaPipe's kernel (mediapipe/util/tflite/operations) and register it before building the interpreter (MutableOpResolver::AddCustom(\"{code}\", mediapipe::tflite_operations::{reg}()), or all of them with mediapipe::MediaPipe_RegisterTfLiteOpResolver); ferrite runs it without that"),
+            None => format!("register custom op {code} with the op resolver before building the interpreter (MutableOpResolver::AddCustom(\"{code}\", Register_{code}()))"),
         });
         cx.op(Error, s, i, "custom-op", msg, fix, &t.ops.source);
         return false;
