@@ -4,6 +4,11 @@ tools/bench/models/ (ignored by git):
 
   mobilenetv2_int16x8.tflite  MobileNetV2 (224x224, seeded weights) with
                               int16 activations and int8 weights.
+  mobilenetv2_int16x8_int32bias.tflite
+                              The same converted with int32 biases
+                              (`_experimental_full_integer_quantization_bias_type`).
+                              LiteRT 2.3 refuses it: its int16x8
+                              DEPTHWISE_CONV_2D takes only int64 biases.
 
 Seeded random weights give degenerate activations (BatchNorm statistics of
 an untrained net), so the statistics are recomputed on one seeded batch and
@@ -39,8 +44,10 @@ def mobilenetv2():
     return model, batch
 
 
-def int16x8(model, batch):
+def int16x8(model, batch, bias_type=None):
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    if bias_type is not None:
+        conv._experimental_full_integer_quantization_bias_type = bias_type
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.target_spec.supported_ops = [
         tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
@@ -57,9 +64,10 @@ def int16x8(model, batch):
 def main():
     OUT.mkdir(exist_ok=True)
     model, batch = mobilenetv2()
-    path = OUT / "mobilenetv2_int16x8.tflite"
-    path.write_bytes(int16x8(model, batch))
-    print(f"wrote {path} ({path.stat().st_size} bytes)")
+    for name, bias_type in [("mobilenetv2_int16x8", None), ("mobilenetv2_int16x8_int32bias", tf.int32)]:
+        path = OUT / f"{name}.tflite"
+        path.write_bytes(int16x8(model, batch, bias_type))
+        print(f"wrote {path} ({path.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":
