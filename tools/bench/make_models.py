@@ -4,6 +4,11 @@ tools/bench/models/ (ignored by git):
 
   mobilenetv2_int16x8.tflite  MobileNetV2 (224x224, seeded weights) with
                               int16 activations and int8 weights.
+  mobilenetv2_int16x8_int32bias.tflite
+                              The same converted with int32 biases
+                              (`_experimental_full_integer_quantization_bias_type`).
+                              LiteRT 2.3 refuses it: its int16x8
+                              DEPTHWISE_CONV_2D takes only int64 biases.
   resnet50_float32.tflite     Keras ResNet50 (224x224, seeded weights).
   efficientnetb0_int8.tflite  Keras EfficientNet-B0, full-integer int8 with
                               int8 input and output.
@@ -47,8 +52,10 @@ def mobilenetv2():
     return model, batch
 
 
-def int16x8(model, batch):
+def int16x8(model, batch, bias_type=None):
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    if bias_type is not None:
+        conv._experimental_full_integer_quantization_bias_type = bias_type
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.target_spec.supported_ops = [
         tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
@@ -98,6 +105,7 @@ def builders():
     apps = tf.keras.applications
     table = {
         "mobilenetv2_int16x8": (mobilenetv2, int16x8),
+        "mobilenetv2_int16x8_int32bias": (mobilenetv2, lambda m, b: int16x8(m, b, tf.int32)),
         "resnet50_float32": (lambda: seeded(apps.ResNet50, 224), float32),
         "efficientnetb0_int8": (lambda: seeded(apps.EfficientNetB0, 224), int8),
     }

@@ -8,7 +8,9 @@
 //! (and ELU, GELU) table as LiteRT's `LUTPopulate` does (dequantize, float transform,
 //! round, add the zero point in float); the others run LiteRT's integer
 //! code. int16 RELU/RELU6/LEAKY_RELU requantize per element; int16
-//! LOGISTIC/TANH interpolate LiteRT's 256-entry sigmoid table.
+//! LOGISTIC/TANH interpolate LiteRT's 256-entry sigmoid table, or, for
+//! power-of-two input scales (and degenerate ones), run gemmlowp's int16
+//! fixed-point logistic/tanh as LiteRT's optimized kernel does.
 //!
 //! Where LiteRT relies on x86 behaviour for out-of-range conversions (a
 //! float too large for int32 becomes `i32::MIN`, narrowing keeps the low
@@ -18,6 +20,9 @@
 use crate::api::*;
 use crate::elementwise::broadcast::map;
 use crate::quant::fixedpoint::{multiply_by_quantized_multiplier, quantize_multiplier};
+use crate::quant::fixedpoint16::{
+    logistic_q3, mul_pot16, rounding_divide_by_pot16, srdhm16, tanh_q3,
+};
 use crate::quant::params::{per_tensor, Affine};
 
 /// The op a quantized pointwise kernel computes.
@@ -172,6 +177,9 @@ enum Plan {
     Requant16(Requant),
     /// int16 LOGISTIC, TANH.
     Sigmoid16(Sigmoid16),
+    /// int16 LOGISTIC, TANH on gemmlowp's fixed point: the input read as
+    /// Q3.12 (first doubled, saturating, for TANH at scale 2^-11).
+    FixedPoint16 { tanh: bool, double: bool },
 }
 
 struct QPointwise(Plan);
@@ -384,11 +392,10 @@ fn int16_plan(spec: &OpSpec<'_>, act: QAct, qx: Affine, qy: Affine) -> KResult<P
             let (pot, log2) = checked_log2(qx.scale);
             let shift = 12 + log2;
             if pot && (shift == 0 || (tanh && shift == 1)) {
-                return spec.unsupported(format!(
-                    "int16 {} with power-of-two input scale {} (LiteRT's fixed-point path)",
-                    if tanh { "TANH" } else { "LOGISTIC" },
-                    qx.scale
-                ));
+                return Ok(Plan::FixedPoint16 {
+                    tanh,
+                    double: shift == 1,
+                });
             }
             // Rescale to the table's 1/(3·4096) input step, keeping as many
             // bits as fit in 15.
@@ -404,11 +411,13 @@ fn int16_plan(spec: &OpSpec<'_>, act: QAct, qx: Affine, qy: Affine) -> KResult<P
                 i32::MIN
             };
             if multiplier <= 0 {
-                return spec.unsupported(format!(
-                    "int16 {} input scale {} (LiteRT's fixed-point path)",
-                    if tanh { "TANH" } else { "LOGISTIC" },
-                    qx.scale
-                ));
+                // A multiplier that truncates to 0 or overflows (x86: i32::MIN)
+                // sends LiteRT to the fixed-point path too, where TANH doubles
+                // its input for any nonzero shift.
+                return Ok(Plan::FixedPoint16 {
+                    tanh,
+                    double: tanh && left_shift != 0,
+                });
             }
             Ok(Plan::Sigmoid16(Sigmoid16 {
                 tanh,
@@ -442,16 +451,6 @@ fn downscale_multiplier(m: i32) -> i16 {
     ((m + (1 << 15)) >> 16) as i16
 }
 
-/// gemmlowp's int16 SaturatingRoundingDoublingHighMul.
-fn srdhm16(a: i16, b: i16) -> i16 {
-    if a == i16::MIN && b == i16::MIN {
-        return i16::MAX;
-    }
-    let ab = a as i32 * b as i32;
-    let nudge = if ab >= 0 { 1 << 14 } else { 1 - (1 << 14) };
-    ((ab + nudge) / (1 << 15)) as i16
-}
-
 /// LiteRT's int16 SaturatingDoublingHighMul (truncating).
 fn sdhm16(a: i16, b: i16) -> i16 {
     if a == i16::MIN && b == i16::MIN {
@@ -462,17 +461,6 @@ fn sdhm16(a: i16, b: i16) -> i16 {
 
 fn saturating_left_shift16(v: i16, amount: i32) -> i16 {
     ((v as i64) << amount.clamp(0, 31)).clamp(i16::MIN as i64, i16::MAX as i64) as i16
-}
-
-/// gemmlowp's RoundingDivideByPOT on int16 lanes: the mask is truncated to
-/// 16 bits, so exponents of 16 and more round every non-negative value to 1
-/// and every negative one to 0, as LiteRT does.
-fn rounding_divide_by_pot16(x: i16, exponent: i32) -> i16 {
-    let e = exponent.clamp(0, 31);
-    let mask = ((1i64 << e) - 1) as i16;
-    let remainder = x & mask;
-    let threshold = (mask >> 1) + i16::from(x < 0);
-    (((x as i32) >> e) + i32::from(remainder > threshold)) as i16
 }
 
 impl HardSwish {
@@ -551,6 +539,16 @@ impl Kernel for QPointwise {
                 let s = *s;
                 map(par, xv, o, move |v| s.apply(v));
             }
+            &Plan::FixedPoint16 { tanh, double } => {
+                let (xv, o) = (x.typed::<i16>()?, out.typed::<i16>()?);
+                check_len(xv.len(), o.len())?;
+                let e = i32::from(double);
+                if tanh {
+                    map(par, xv, o, move |v| tanh_q3(mul_pot16(v, e)));
+                } else {
+                    map(par, xv, o, logistic_q3);
+                }
+            }
         }
         Ok(())
     }
@@ -570,3 +568,7 @@ mod tests;
 #[cfg(test)]
 #[path = "quantized_extra_tests.rs"]
 mod extra_tests;
+
+#[cfg(test)]
+#[path = "quantized_pot16_tests.rs"]
+mod pot16_tests;

@@ -200,9 +200,6 @@ fn matches_litert() {
                     "case {i} {op}: {e}"
                 );
             }
-            // Not implemented: LiteRT's gemmlowp fixed-point int16 path
-            // (power-of-two or degenerate input scales). Refused, never wrong.
-            (Err(KernelError::Unsupported(m)), Some(_)) if m.contains("fixed-point path") => {}
             // Scale ratios of 2^30 and more overflow LiteRT's shifts.
             (Err(KernelError::Unsupported(m)), Some(_)) if m.contains("scale ratio") => {}
             (got, want) => panic!("case {i} {op} {d}: got {got:?}, LiteRT {want:?}"),

@@ -1,9 +1,13 @@
 //! CONV_2D int16x8: int16 input and output (zero point 0), constant int8
-//! filter (per tensor or per output channel), int64 bias. LiteRT runs its
-//! reference kernel for int64 biases (`reference_integer_ops::
+//! filter (per tensor or per output channel), int64 or int32 bias. LiteRT
+//! runs its reference kernel for int64 biases (`reference_integer_ops::
 //! ConvPerChannel`: int64 accumulator, `+ bias`, int64
 //! `MultiplyByQuantizedMultiplier`, clamp); ours is the same arithmetic on
 //! the i16-pair GEMM, whose chunked i32 sums are exact (see `gemm_i16`).
+//! An int32 bias with `quantized_bias_type` INT32 takes LiteRT's optimized
+//! int32 GEMM (`Rounding::Int32Upward`, as FULLY_CONNECTED). LiteRT refuses
+//! a missing bias in prepare, and reads an int32 bias as int64 when the
+//! option is unset; both are refused here.
 
 use crate::api::*;
 use crate::common::Activation;
@@ -11,8 +15,12 @@ use crate::conv::geometry::{Axis, Padding};
 use crate::conv::window_i16::Window;
 use crate::linalg::gemm_i16::{gemm, PackedW, Plan};
 use crate::linalg::requant_int16::{
-    bias_i64, eval_bias, int16_scale, requant, Product, Requant, Rounding,
+    bias_i64_or_i32, eval_bias, int16_scale, requant, Product, Requant, Rounding,
 };
+
+/// `quantized_bias_type` values (TensorType codes).
+const INT32: i8 = 2;
+const INT64: i8 = 4;
 
 struct Conv2dInt16 {
     padding: Padding,
@@ -36,7 +44,7 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         return spec.unsupported("int16x8 filter that is not a constant 4-D tensor");
     };
     let act = Activation::from_code(o.fused_activation_function)?;
-    let requant = requant(
+    let mut requant = requant(
         spec,
         in_scale,
         filter,
@@ -45,6 +53,25 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         (out_scale, act),
         (Product::Double, Rounding::Reduced),
     )?;
+    let (bias, bias_type) = bias_i64_or_i32(spec, 2, cout)?;
+    let qbt = o.quantized_bias_type;
+    match (bias_type, qbt) {
+        (None, _) => return spec.unsupported("int16x8 without a bias (LiteRT requires one)"),
+        (Some(DType::Int64), 0 | INT64) => {}
+        (Some(DType::Int32), INT32) => requant.set_rounding(Rounding::Int32Upward),
+        (Some(DType::Int32), 0) => {
+            return spec.unsupported(
+                "int16x8 with an INT32 bias but no quantized_bias_type INT32 \
+                 (LiteRT reads the bias as int64)",
+            )
+        }
+        (Some(t), q) => {
+            return invalid(format!(
+                "{}: {t} bias does not match quantized_bias_type {q}",
+                spec.name
+            ))
+        }
+    }
     Ok(Box::new(Conv2dInt16 {
         padding: Padding::from_code(o.padding)?,
         h: Axis::new(o.stride_h, o.dilation_h_factor)?,
@@ -52,7 +79,7 @@ pub fn build(spec: &OpSpec<'_>) -> KResult<Box<dyn Kernel>> {
         filter_shape: filter.shape.to_vec(),
         weights: PackedW::pack(cast::<i8>(data)?, cout, kh * kw * cin)?,
         requant,
-        bias: bias_i64(spec, 2, cout, false)?,
+        bias,
     }))
 }
 
@@ -371,3 +398,7 @@ mod tests {
         assert!(matches!(t(0, None), Err(KernelError::Unsupported(_))));
     }
 }
+
+#[cfg(test)]
+#[path = "conv2d_int16_tests.rs"]
+mod int32_bias_tests;
