@@ -1,7 +1,7 @@
 //! Just enough protobuf decoding to read the attributes of the
 //! `tensorflow.NodeDef` a Flex op carries (NodeDef field 5 is
-//! `map<string, AttrValue>`; AttrValue holds `s` = 2, `i` = 3, `b` = 5,
-//! `type` = 6). Malformed bytes yield `None`, never a panic.
+//! `map<string, AttrValue>`; AttrValue holds `list` = 1, `s` = 2, `i` = 3,
+//! `f` = 4, `b` = 5, `type` = 6). Malformed bytes yield `None`, never a panic.
 
 use crate::TensorType;
 
@@ -9,6 +9,7 @@ use crate::TensorType;
 enum Value<'a> {
     Varint(u64),
     Bytes(&'a [u8]),
+    Fixed32(u32),
     Other,
 }
 
@@ -33,9 +34,14 @@ fn fields(buf: &[u8]) -> Option<Vec<(u64, Value<'_>)>> {
         let key = varint(buf, &mut pos)?;
         let value = match key & 7 {
             0 => Value::Varint(varint(buf, &mut pos)?),
-            1 | 5 => {
-                pos = pos.checked_add(if key & 7 == 1 { 8 } else { 4 })?;
+            1 => {
+                pos = pos.checked_add(8)?;
                 Value::Other
+            }
+            5 => {
+                let b = buf.get(pos..pos.checked_add(4)?)?;
+                pos += 4;
+                Value::Fixed32(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             }
             2 => {
                 let len = usize::try_from(varint(buf, &mut pos)?).ok()?;
@@ -61,10 +67,24 @@ pub enum Attr {
     Type(DataType),
     Int(i64),
     Bool(bool),
-    /// Only from a custom op's flexbuffer map (NodeDef floats are not decoded).
     Float(f32),
-    /// Only from a custom op's flexbuffer map.
+    /// A list of ints; also what an empty `list {}` decodes to, whatever
+    /// its declared element kind.
     IntList(Vec<i64>),
+    StrList(Vec<String>),
+    FloatList(Vec<f32>),
+    TypeList(Vec<DataType>),
+}
+
+impl Attr {
+    /// The strings of a list(string) attribute (an empty list included).
+    pub fn str_list(&self) -> Option<&[String]> {
+        match self {
+            Attr::StrList(v) => Some(v),
+            Attr::IntList(v) if v.is_empty() => Some(&[]),
+            _ => None,
+        }
+    }
 }
 
 /// A `tensorflow.DataType` code.
@@ -155,14 +175,79 @@ pub fn attrs(node_def: &[u8]) -> Option<Vec<(String, Attr)>> {
     Some(out)
 }
 
-/// AttrValue: s = 2 (bytes), i = 3 (int64), type = 6 (DataType).
+/// AttrValue: list = 1, s = 2 (bytes), i = 3 (int64), f = 4 (float),
+/// b = 5, type = 6 (DataType). Other kinds (shape, tensor, func) are skipped.
 fn attr_value(buf: &[u8]) -> Option<Attr> {
     fields(buf)?.into_iter().find_map(|(n, v)| match (n, v) {
+        (1, Value::Bytes(l)) => list_value(l),
         (2, Value::Bytes(s)) => Some(Attr::Str(String::from_utf8_lossy(s).into_owned())),
         (3, Value::Varint(i)) => Some(Attr::Int(i as i64)),
+        (4, Value::Fixed32(f)) => Some(Attr::Float(f32::from_bits(f))),
         (5, Value::Varint(b)) => Some(Attr::Bool(b != 0)),
         (6, Value::Varint(t)) => Some(Attr::Type(DataType(t))),
         _ => None,
+    })
+}
+
+/// Varints of a repeated scalar field, packed (one byte payload) or not.
+fn push_varints(v: &Value<'_>, out: &mut Vec<u64>) -> Option<()> {
+    match v {
+        Value::Varint(x) => out.push(*x),
+        Value::Bytes(b) => {
+            let mut pos = 0;
+            while pos < b.len() {
+                out.push(varint(b, &mut pos)?);
+            }
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+/// ListValue: s = 2, i = 3, f = 4, type = 6, each repeated. A list holds
+/// one kind; the first kind present wins.
+fn list_value(buf: &[u8]) -> Option<Attr> {
+    let fs = fields(buf)?;
+    let kind = fs
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| [2, 3, 4, 6].contains(n));
+    let of = |k: u64| fs.iter().filter(move |(n, _)| *n == k).map(|(_, v)| v);
+    Some(match kind {
+        Some(2) => Attr::StrList(
+            of(2)
+                .map(|v| match v {
+                    Value::Bytes(s) => Some(String::from_utf8_lossy(s).into_owned()),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?,
+        ),
+        Some(k @ (3 | 6)) => {
+            let mut raw = Vec::new();
+            for v in of(k) {
+                push_varints(v, &mut raw)?;
+            }
+            if k == 3 {
+                Attr::IntList(raw.into_iter().map(|x| x as i64).collect())
+            } else {
+                Attr::TypeList(raw.into_iter().map(DataType).collect())
+            }
+        }
+        Some(4) => {
+            let mut out = Vec::new();
+            for v in of(4) {
+                match v {
+                    Value::Fixed32(f) => out.push(f32::from_bits(*f)),
+                    Value::Bytes(b) if b.len() % 4 == 0 => out.extend(
+                        b.chunks_exact(4)
+                            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                    ),
+                    _ => return None,
+                }
+            }
+            Attr::FloatList(out)
+        }
+        _ => Attr::IntList(Vec::new()),
     })
 }
 
@@ -226,5 +311,61 @@ mod tests {
         assert_eq!(a, vec![("key_dtype".to_string(), Attr::Type(DataType(7)))]);
         assert_eq!(DataType(7).tensor_type(), Some(TensorType::String));
         assert!(attrs(&[0x2a, 50, 1]).is_none());
+    }
+
+    /// A NodeDef with one attr `key` whose AttrValue bytes are `value`.
+    fn node_with(key: &str, value: &[u8]) -> Vec<u8> {
+        let mut entry = vec![0x0a, key.len() as u8];
+        entry.extend_from_slice(key.as_bytes());
+        entry.extend_from_slice(&[0x12, value.len() as u8]);
+        entry.extend_from_slice(value);
+        let mut def = vec![0x2a, entry.len() as u8];
+        def.extend_from_slice(&entry);
+        def
+    }
+
+    fn one(key: &str, value: &[u8]) -> Option<Attr> {
+        attrs(&node_with(key, value))?.pop().map(|(_, v)| v)
+    }
+
+    #[test]
+    fn decodes_float_and_list_attrs() {
+        // f: 1.5 (fixed32, field 4)
+        let mut f = vec![0x25];
+        f.extend_from_slice(&1.5f32.to_le_bytes());
+        assert_eq!(one("x", &f), Some(Attr::Float(1.5)));
+        // list { s: "A" s: "BC" }
+        let v = one("p", &[0x0a, 7, 0x12, 1, b'A', 0x12, 2, b'B', b'C']).unwrap();
+        assert_eq!(v.str_list().unwrap(), ["A".to_string(), "BC".to_string()]);
+        // list { i: [3, 300] } packed, and list { type: [1, 7] } unpacked
+        assert_eq!(
+            one("i", &[0x0a, 5, 0x1a, 3, 3, 0xac, 0x02]),
+            Some(Attr::IntList(vec![3, 300]))
+        );
+        assert_eq!(
+            one("t", &[0x0a, 4, 0x30, 1, 0x30, 7]),
+            Some(Attr::TypeList(vec![DataType(1), DataType(7)]))
+        );
+        // list { f: [0.5] } packed
+        let mut fl = vec![0x0a, 6, 0x22, 4];
+        fl.extend_from_slice(&0.5f32.to_le_bytes());
+        assert_eq!(one("f", &fl), Some(Attr::FloatList(vec![0.5])));
+        // An empty list is an empty list of any kind.
+        let empty = one("e", &[0x0a, 0]).unwrap();
+        assert_eq!(empty.str_list(), Some(&[][..]));
+    }
+
+    #[test]
+    fn malformed_lists_and_floats_are_rejected_not_panics() {
+        // truncated fixed32, a packed varint that never ends, a float list
+        // whose payload is not a multiple of 4
+        assert_eq!(one("x", &[0x25, 1, 2]), None);
+        assert_eq!(one("i", &[0x0a, 3, 0x1a, 1, 0x80]), None);
+        assert_eq!(one("f", &[0x0a, 5, 0x22, 3, 1, 2, 3]), None);
+        for n in 0..=255u8 {
+            for m in 0..=255u8 {
+                let _ = attrs(&node_with("k", &[0x0a, 2, n, m]));
+            }
+        }
     }
 }

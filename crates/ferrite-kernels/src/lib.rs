@@ -19,6 +19,7 @@ pub mod quant;
 pub mod reduce;
 pub mod rnn;
 pub mod shape;
+pub mod tf;
 
 pub use api::*;
 pub use parallel::Parallel;

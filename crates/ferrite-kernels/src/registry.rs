@@ -55,7 +55,12 @@ pub const fn named(name: &'static str, build: Builder) -> NamedRegistration {
 /// (`Flex<Name>`, attributes from the NodeDef) or, from `allow_custom_ops`,
 /// as custom ops of the same name (attributes from a flexbuffer map), and
 /// run with the same kernels either way.
-pub static TF_FAMILIES: &[&[NamedRegistration]] = &[];
+pub static TF_FAMILIES: &[&[NamedRegistration]] = &[
+    crate::tf::bincount::OPS,
+    crate::tf::ragged_to_tensor::OPS,
+    crate::tf::string_length::OPS,
+    crate::tf::string_split::OPS,
+];
 
 /// Third-party custom ops by custom code (TFLite_Detection_PostProcess,
 /// MediaPipe's ops, ...).

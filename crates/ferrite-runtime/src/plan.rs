@@ -240,6 +240,13 @@ pub(crate) fn plan_lenient(
             Storage::Own(variable_initial_value(graph, s, i))
         } else if t.data.is_some() {
             Storage::Const
+        } else if byte_size(t.dtype, &t.shape) == Some(0)
+            && !sg.inputs.contains(&i)
+            && !sg.nodes.iter().any(|n| n.outputs.contains(&i))
+        {
+            // A zero-element constant (an unweighted bincount's weights)
+            // may come without a buffer: it is empty, not unwritten.
+            Storage::Own(AlignedBuf::default())
         } else {
             Storage::Empty
         };

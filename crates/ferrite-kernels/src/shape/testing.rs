@@ -12,7 +12,7 @@ fn collect<P: bytemuck::Pod>(b: &[u8]) -> Vec<P> {
 }
 
 /// A test tensor: dtype, shape, bytes and optional quantization.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct T {
     pub dtype: DType,
     pub shape: Vec<usize>,
@@ -104,6 +104,18 @@ pub fn build_kernel(
     inputs: &[Option<T>],
     outputs: &[T],
 ) -> KResult<Box<dyn Kernel>> {
+    build_kernel_attrs(build, name, options, &[], inputs, outputs)
+}
+
+/// Builds a named (TensorFlow or custom) op's kernel with its attributes.
+pub fn build_kernel_attrs(
+    build: Builder,
+    name: &str,
+    options: BuiltinOptions,
+    attrs: &[(String, Attr)],
+    inputs: &[Option<T>],
+    outputs: &[T],
+) -> KResult<Box<dyn Kernel>> {
     let in_specs: Vec<Option<TensorSpec>> = inputs
         .iter()
         .map(|t| {
@@ -134,7 +146,7 @@ pub fn build_kernel(
         options: &options,
         options2: &options2,
         custom_options: None,
-        attrs: &[],
+        attrs,
         inputs: &in_specs,
         outputs: &out_specs,
     };
@@ -150,6 +162,31 @@ pub fn run_op_threads(
     threads: usize,
 ) -> KResult<Vec<T>> {
     let kernel = build_kernel(build, name, options, inputs, outputs)?;
+    run_kernel(kernel.as_ref(), inputs, outputs, threads)
+}
+
+/// Runs a TensorFlow-named op built from `attrs` (`(key, value)` pairs).
+pub fn run_named(
+    build: Builder,
+    name: &str,
+    attrs: &[(&str, Attr)],
+    inputs: &[Option<T>],
+    outputs: &[T],
+) -> KResult<Vec<T>> {
+    let attrs: Vec<(String, Attr)> = attrs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let kernel = build_kernel_attrs(build, name, BuiltinOptions::None, &attrs, inputs, outputs)?;
+    run_kernel(kernel.as_ref(), inputs, outputs, 1)
+}
+
+fn run_kernel(
+    kernel: &dyn Kernel,
+    inputs: &[Option<T>],
+    outputs: &[T],
+    threads: usize,
+) -> KResult<Vec<T>> {
     let args: Vec<Option<ShapeArg>> = inputs
         .iter()
         .map(|t| {
