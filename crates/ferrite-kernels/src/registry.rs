@@ -58,6 +58,7 @@ pub const fn named(name: &'static str, build: Builder) -> NamedRegistration {
 pub static TF_FAMILIES: &[&[NamedRegistration]] = &[
     crate::tf::bincount::OPS,
     crate::tf::ragged_to_tensor::OPS,
+    crate::tf::special_math::OPS,
     crate::tf::string_length::OPS,
     crate::tf::string_split::OPS,
 ];

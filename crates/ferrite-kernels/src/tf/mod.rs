@@ -7,6 +7,7 @@ use crate::strings;
 
 pub mod bincount;
 pub mod ragged_to_tensor;
+pub mod special_math;
 pub mod string_length;
 pub mod string_split;
 
