@@ -65,6 +65,8 @@ pub enum Attr {
     Float(f32),
     /// Only from a custom op's flexbuffer map.
     IntList(Vec<i64>),
+    /// A list of floats (e.g. FractionalMaxPool's pooling_ratio).
+    FloatList(Vec<f32>),
 }
 
 /// A `tensorflow.DataType` code.

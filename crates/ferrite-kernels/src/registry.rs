@@ -53,7 +53,8 @@ pub const fn named(name: &'static str, build: Builder) -> NamedRegistration {
 /// (`Flex<Name>`, attributes from the NodeDef) or, from `allow_custom_ops`,
 /// as custom ops of the same name (attributes from a flexbuffer map), and
 /// run with the same kernels either way.
-pub static TF_FAMILIES: &[&[NamedRegistration]] = &[];
+pub static TF_FAMILIES: &[&[NamedRegistration]] =
+    &[crate::tf::fractional_pool::OPS, crate::tf::linalg::OPS];
 
 /// Third-party custom ops by custom code (TFLite_Detection_PostProcess,
 /// MediaPipe's ops, ...).
