@@ -226,10 +226,9 @@ fn build(spec: &OpSpec<'_>, mode: Mode) -> KResult<Box<dyn Kernel>> {
         Some(Attr::IntList(r)) => r.iter().map(|&v| v as f32).collect(),
         Some(other) => return invalid(format!("{}: pooling_ratio is {other:?}", spec.name)),
         None => {
-            return invalid(format!(
-                "{}: the required attribute pooling_ratio is missing",
-                spec.name
-            ))
+            return spec.unsupported(
+                "the required attribute pooling_ratio is missing (a custom op whose options were not decoded)",
+            )
         }
     };
     let &[rb, rh, rw, rc] = ratio.as_slice() else {
