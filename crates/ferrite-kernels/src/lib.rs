@@ -8,6 +8,7 @@ pub mod common;
 pub mod parallel;
 pub mod registry;
 pub mod strings;
+pub mod tf;
 
 pub mod activation;
 pub mod conv;

@@ -57,6 +57,8 @@ pub const fn named(name: &'static str, build: Builder) -> NamedRegistration {
 /// run with the same kernels either way.
 pub static TF_FAMILIES: &[&[NamedRegistration]] = &[
     crate::tf::bincount::OPS,
+    crate::tf::fractional_pool::OPS,
+    crate::tf::linalg::OPS,
     crate::tf::ragged_to_tensor::OPS,
     crate::tf::special_math::OPS,
     crate::tf::string_length::OPS,
