@@ -68,7 +68,10 @@ fn ferrite_target_is_the_registry() {
     assert_eq!(t.ops.builtin.len(), expected);
     assert_eq!(
         t.flex.native,
-        ferrite_runtime::NATIVE_FLEX_OPS.map(String::from)
+        ferrite_runtime::native_tf_ops()
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
     );
 }
 

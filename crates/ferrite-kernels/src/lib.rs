@@ -8,7 +8,6 @@ pub mod common;
 pub mod parallel;
 pub mod registry;
 pub mod strings;
-pub mod tf;
 
 pub mod activation;
 pub mod conv;
