@@ -618,6 +618,16 @@ mod tests {
             .collect()
     }
 
+    /// `a` (m x k) times the transpose of `w` (n x k), in i64.
+    fn naive_sums(a: &[i64], w: &[i64], m: usize, k: usize, n: usize) -> Vec<i64> {
+        (0..m * n)
+            .map(|x| {
+                let (i, j) = (x / n, x % n);
+                (0..k).map(|kk| a[i * k + kk] * w[j * k + kk]).sum()
+            })
+            .collect()
+    }
+
     #[test]
     fn sums_match_naive_i64_on_every_isa_and_extreme_values() {
         let par = Parallel::new(2).unwrap();
@@ -641,12 +651,7 @@ mod tests {
             let a16: Vec<i16> = a.iter().map(|&x| x as i16).collect();
             let w8: Vec<i8> = wv.iter().map(|&x| x as i8).collect();
             let packed = PackedW::pack(&w8, n, k).unwrap();
-            let mut want = vec![0i64; m * n];
-            for i in 0..m {
-                for j in 0..n {
-                    want[i * n + j] = (0..k).map(|kk| a[i * k + kk] * wv[j * k + kk]).sum();
-                }
-            }
+            let want = naive_sums(&a, &wv, m, k, n);
             for isa in Isa::available() {
                 for threads in [false, true] {
                     let mut out = vec![i64::MIN; m * n];
@@ -694,12 +699,7 @@ mod tests {
             let packed = PackedW::pack_int8(&w8, n, k).unwrap();
             let plain = PackedW::pack(&w8, n, k).unwrap();
             assert_eq!(packed.row_sums(), plain.row_sums());
-            let want: Vec<i64> = (0..m * n)
-                .map(|x| {
-                    let (i, j) = (x / n, x % n);
-                    (0..k).map(|kk| a[i * k + kk] * wv[j * k + kk]).sum()
-                })
-                .collect();
+            let want = naive_sums(&a, &wv, m, k, n);
             for qisa in QIsa::available() {
                 for threads in [false, true] {
                     let mut out = vec![i64::MIN; m * n];

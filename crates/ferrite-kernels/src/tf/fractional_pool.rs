@@ -337,17 +337,26 @@ float_elem!(f64);
 int_elem!(i32);
 int_elem!(i64);
 
-/// Pools `x` ([n, h, w, c]) into `out` ([n, rows-1, cols-1, c]) over the
-/// windows between the boundaries (one further with `overlapping`).
-fn pool<T: Elem>(
-    x: &[T],
-    out: &mut [T],
-    [n, h, w, c]: [usize; 4],
-    rows: &[i64],
-    cols: &[i64],
+/// The pooling windows: boundaries along rows and columns of an
+/// [n, h, w, c] input.
+struct Windows<'a> {
+    input: [usize; 4],
+    rows: &'a [i64],
+    cols: &'a [i64],
     overlapping: bool,
     mode: Mode,
-) {
+}
+
+/// Pools `x` ([n, h, w, c]) into `out` ([n, rows-1, cols-1, c]) over the
+/// windows between the boundaries (one further with `overlapping`).
+fn pool<T: Elem>(x: &[T], out: &mut [T], windows: &Windows<'_>) {
+    let Windows {
+        input: [n, h, w, c],
+        rows,
+        cols,
+        overlapping,
+        mode,
+    } = *windows;
     let (oh, ow) = (rows.len() - 1, cols.len() - 1);
     let span = |seq: &[i64], i: usize, max: usize| {
         let end = if overlapping {
@@ -410,7 +419,6 @@ impl Kernel for FractionalPool {
         let [o, r, c] = io.outputs else {
             return invalid("fractional pooling needs 3 outputs");
         };
-        let ov = self.overlapping;
         let (want_in, want_out) = (inp.iter().product::<usize>(), out.iter().product::<usize>());
         if x.num_elements() != want_in
             || o.num_elements() != want_out
@@ -419,43 +427,18 @@ impl Kernel for FractionalPool {
         {
             return invalid("fractional pooling: tensor sizes do not match the shapes");
         }
+        let windows = Windows {
+            input: inp,
+            rows: &rows,
+            cols: &cols,
+            overlapping: self.overlapping,
+            mode: self.mode,
+        };
         match self.dtype {
-            DType::Float32 => pool(
-                x.typed::<f32>()?,
-                o.typed()?,
-                inp,
-                &rows,
-                &cols,
-                ov,
-                self.mode,
-            ),
-            DType::Float64 => pool(
-                x.typed::<f64>()?,
-                o.typed()?,
-                inp,
-                &rows,
-                &cols,
-                ov,
-                self.mode,
-            ),
-            DType::Int32 => pool(
-                x.typed::<i32>()?,
-                o.typed()?,
-                inp,
-                &rows,
-                &cols,
-                ov,
-                self.mode,
-            ),
-            _ => pool(
-                x.typed::<i64>()?,
-                o.typed()?,
-                inp,
-                &rows,
-                &cols,
-                ov,
-                self.mode,
-            ),
+            DType::Float32 => pool(x.typed::<f32>()?, o.typed()?, &windows),
+            DType::Float64 => pool(x.typed::<f64>()?, o.typed()?, &windows),
+            DType::Int32 => pool(x.typed::<i32>()?, o.typed()?, &windows),
+            _ => pool(x.typed::<i64>()?, o.typed()?, &windows),
         }
         r.typed::<i64>()?.copy_from_slice(&rows);
         c.typed::<i64>()?.copy_from_slice(&cols);
