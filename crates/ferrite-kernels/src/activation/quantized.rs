@@ -18,11 +18,12 @@
 //! LiteRT's answer rather than a panic.
 
 use crate::api::*;
-use crate::elementwise::broadcast::map;
+use crate::elementwise::broadcast::{map, par_chunks_mut, PAR_MIN};
 use crate::quant::fixedpoint::{multiply_by_quantized_multiplier, quantize_multiplier};
 use crate::quant::fixedpoint16::{
     logistic_q3, mul_pot16, rounding_divide_by_pot16, srdhm16, tanh_q3,
 };
+use crate::quant::lut8::lookup;
 use crate::quant::params::{per_tensor, Affine};
 
 /// The op a quantized pointwise kernel computes.
@@ -525,7 +526,9 @@ impl Kernel for QPointwise {
             Plan::Table(t) => {
                 let (xv, o) = (x.typed::<u8>()?, out.typed::<u8>()?);
                 check_len(xv.len(), o.len())?;
-                map(par, xv, o, |b| t[b as usize]);
+                par_chunks_mut(par, o, 64, PAR_MIN, |start, chunk| {
+                    lookup(t, &xv[start..start + chunk.len()], chunk)
+                });
             }
             Plan::Requant16(r) => {
                 let (xv, o) = (x.typed::<i16>()?, out.typed::<i16>()?);

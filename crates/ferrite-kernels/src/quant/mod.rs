@@ -5,6 +5,7 @@ use crate::registry::{reg, Registration};
 pub mod dequantize;
 pub mod fixedpoint;
 pub mod fixedpoint16;
+pub mod lut8;
 pub mod params;
 pub mod quantize;
 #[cfg(test)]
