@@ -113,11 +113,11 @@ fn planning_errors_the_registry_cannot_see_are_findings() {
 #[test]
 fn flex_ops_need_the_delegate() {
     // An op without a native kernel: the note says ferrite lacks it too.
-    let m = custom_model("FlexStringToHashBucketFast");
+    let m = custom_model("FlexTensorListReserve");
     let r = run(&m, "litert");
     let e = errors(&r, "flex-op");
     assert_eq!(e.len(), 1);
-    assert!(e[0].message.contains("StringToHashBucketFast"));
+    assert!(e[0].message.contains("TensorListReserve"));
     assert!(e[0].message.contains("ferrite does not run it natively"));
     let native = run(&custom_model("FlexStringSplitV2"), "litert");
     assert!(errors(&native, "flex-op")[0]

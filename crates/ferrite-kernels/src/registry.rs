@@ -62,6 +62,7 @@ pub static TF_FAMILIES: &[&[NamedRegistration]] = &[
     crate::tf::ragged_to_tensor::OPS,
     crate::tf::special_math::OPS,
     crate::tf::string_length::OPS,
+    crate::tf::string_hash::OPS,
     crate::tf::string_split::OPS,
 ];
 

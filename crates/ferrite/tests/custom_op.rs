@@ -7,6 +7,9 @@ use ferrite::{DType, ErrorKind, Interpreter, Model, Options};
 use ferrite_format::build::{le_bytes, ModelBuilder};
 use ferrite_format::TensorType as T;
 
+#[path = "support/flex.rs"]
+mod flex;
+
 /// `{"factor": 2.5}` as flexbuffers.Dumps writes it.
 const FACTOR_2_5: &[u8] = &[
     102, 97, 99, 116, 111, 114, 0, 1, 8, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 32, 64,
@@ -116,6 +119,28 @@ fn an_unregistered_custom_op_is_unsupported_naming_its_code() {
     .unwrap();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(e.to_string().contains("OtherOp"), "{e}");
+}
+
+/// A TensorFlow op with no native kernel, as a Flex op or as a plain custom
+/// op of that name, is refused at load naming the TF op and where it is.
+#[test]
+fn a_tf_op_without_a_kernel_is_unsupported_naming_the_tf_op() {
+    let flex = flex::flex_options(
+        "TensorListReserve",
+        &flex::node_def("TensorListReserve", &[]),
+    );
+    for (code, options) in [
+        ("FlexTensorListReserve", flex),
+        ("TensorListReserve", Vec::new()),
+    ] {
+        let e = Interpreter::new(&model(code, options), Options::default())
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{code}: {e}");
+        let msg = e.to_string();
+        assert!(msg.contains("TensorListReserve"), "{msg}");
+        assert!(msg.contains("subgraph 0") && msg.contains("op 0"), "{msg}");
+    }
 }
 
 /// A dtype that disagrees with the model's is caught by the adapter, with

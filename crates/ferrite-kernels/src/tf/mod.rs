@@ -7,9 +7,11 @@ use crate::strings;
 
 pub mod bincount;
 pub mod fractional_pool;
+pub mod hashes;
 pub mod linalg;
 pub mod ragged_to_tensor;
 pub mod special_math;
+pub mod string_hash;
 pub mod string_length;
 pub mod string_split;
 
