@@ -312,11 +312,11 @@ impl Interpreter {
         if self.stale[s] {
             self.replan(s)?;
         }
-        // The whole run happens on a pool thread, so each op's parallel
-        // section splits work among threads that are already awake instead
-        // of handing it over from outside the pool.
+        // The whole run happens on a pool thread with the other workers kept
+        // awake, so each op's parallel section splits work among threads
+        // that are already spinning instead of waking them.
         let par = self.par.clone();
-        par.install(|| self.run(s))
+        par.run_awake(|| self.run(s))
     }
 
     fn replan(&mut self, s: usize) -> Result<()> {
